@@ -1,0 +1,3 @@
+from mikrosync.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `mikrosync` command line: thin commands over the domain services."""
