@@ -1,0 +1,256 @@
+"""Typed, idempotent operations on one router: what the sync layer calls.
+
+Who calls it: ``mikrosync.sync`` (converge, reconcile) and the CLI. It never decides *what*
+a router should hold; it reads, and it makes one object match a desired record.
+
+Every write-capable operation returns a ``WriteResult`` naming the write commands it issued,
+so a caller can tell a no-op (``commands == ()``) from a change, and the client keeps a
+cumulative ``write_log`` for the "second run writes nothing" tests.
+
+Writes are safe to retry: ``ensure`` finds before it adds, and adopts the object if an
+earlier add was applied but its reply lost ("ghost success"); removing an object that is
+already gone is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mikrosync.routeros.errors import ForeignObject, PermanentTrap
+from mikrosync.routeros.pool import RouterPool
+from mikrosync.routeros.resources import (
+    ACTIVE_NAME_FIELD,
+    ACTIVE_PATHS,
+    ActiveKind,
+    ActiveSession,
+    R,
+    SystemResource,
+    active_from_row,
+    api_name,
+    api_value,
+    from_row,
+    same_value,
+)
+from mikrosync.routeros.session import Session
+from mikrosync.routeros.tags import OwnerTag, prefix_query, tag_prefix
+
+Action = Literal["created", "updated", "unchanged", "removed", "absent"]
+Target = str | OwnerTag
+"""An object's key (name, or address for address lists) or the owner tag of its objects."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write operation did; ``commands`` is empty for a no-op."""
+
+    action: Action
+    ids: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    changed_fields: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.commands)
+
+
+def _words(fields: dict[str, object]) -> list[str]:
+    return [f"={api_name(name)}={api_value(value)}" for name, value in fields.items()]
+
+
+def _check_owner(existing: R, desired_owner: OwnerTag | None, take_over: bool) -> None:
+    """Refuse to touch an object that is someone else's (DESIGN.md §1.6)."""
+    if take_over:
+        return
+    owner = existing.owner
+    if owner is None or (desired_owner is not None and owner != desired_owner):
+        holder = f"owned by {owner}" if owner else "not tagged as mikrosync's"
+        raise ForeignObject(f"{existing.PATH} {existing.key!r} is {holder}; not touching it")
+
+
+class RouterClient:
+    """Operations on one router through its pool (see ``registry.PoolRegistry.client``)."""
+
+    def __init__(self, pool: RouterPool) -> None:
+        self.pool = pool
+        self.write_log: list[str] = []
+
+    # -- system ---------------------------------------------------------------------------
+
+    async def identity(self) -> str:
+        rows = await self.pool.run(lambda s: s.run("/system/identity/print"))
+        return rows[0].get("name", "") if rows else ""
+
+    async def resource(self) -> SystemResource:
+        rows = await self.pool.run(lambda s: s.run("/system/resource/print"))
+        return SystemResource.from_row(rows[0] if rows else {})
+
+    # -- reading managed objects -----------------------------------------------------------
+
+    async def find(self, kind: type[R], key: str) -> R | None:
+        """The object called ``key`` (an address for address lists), or ``None``."""
+        found = await self.pool.run(lambda s: self._select(s, kind, kind.key_words(key)))
+        return found[0] if found else None
+
+    async def find_owned_by(self, kind: type[R], owner: OwnerTag) -> list[R]:
+        """Objects whose comment is exactly this owner tag (usually zero or one)."""
+        return await self.pool.run(lambda s: self._select(s, kind, self._owner_words(kind, owner)))
+
+    async def iter_owned(self, kind: type[R], *, tenant_id: object = None) -> AsyncIterator[R]:
+        """Every mikrosync-owned object of a kind (of one tenant), in ONE streamed print.
+
+        Rows are parsed as they arrive, so memory stays flat for 50,000 secrets. Stopping
+        early is allowed; the session is then discarded rather than reused.
+        """
+        words = (
+            f"=.proplist={kind.proplist()}",
+            *kind.scope_words(),
+            *prefix_query("comment", tag_prefix(tenant_id)),
+        )
+        async with self.pool.session() as session:
+            async for row in session.stream(f"{kind.PATH}/print", *words):
+                record = from_row(kind, row)
+                if record.owner is not None:
+                    yield record
+
+    async def list_owned(self, kind: type[R], *, tenant_id: object = None) -> list[R]:
+        return [record async for record in self.iter_owned(kind, tenant_id=tenant_id)]
+
+    # -- writing managed objects -----------------------------------------------------------
+
+    async def ensure(self, desired: R, *, take_over: bool = False) -> WriteResult:
+        """Create ``desired``, or update only the fields that differ. ``None`` = not managed.
+
+        An existing object with the same key that is not tagged with the desired owner is
+        refused (``ForeignObject``) unless ``take_over``.
+        """
+        return await self.pool.run(lambda s: self._ensure(s, desired, take_over))
+
+    async def disable(self, kind: type[R], target: Target, *, force: bool = False) -> WriteResult:
+        return await self._set_disabled(kind, target, True, force)
+
+    async def enable(self, kind: type[R], target: Target, *, force: bool = False) -> WriteResult:
+        return await self._set_disabled(kind, target, False, force)
+
+    async def remove(self, kind: type[R], target: Target, *, force: bool = False) -> WriteResult:
+        """Remove the object(s); a target that is already gone is a no-op (``absent``)."""
+
+        async def operation(session: Session) -> WriteResult:
+            found = await self._resolve(session, kind, target, force)
+            return await self._write_ids(session, kind, "remove", found)
+
+        return await self.pool.run(operation)
+
+    # -- live sessions ---------------------------------------------------------------------
+
+    async def list_active(self, kind: ActiveKind, name: str | None = None) -> list[ActiveSession]:
+        """Online sessions (of one user, if ``name`` is given)."""
+        words = () if name is None else (f"?={ACTIVE_NAME_FIELD[kind]}={name}",)
+        rows = await self.pool.run(lambda s: s.run(f"{ACTIVE_PATHS[kind]}/print", *words))
+        return [active_from_row(kind, row) for row in rows]
+
+    async def kick(self, kind: ActiveKind, name: str) -> WriteResult:
+        """End every live session of ``name``; ``absent`` if none was online."""
+        path = ACTIVE_PATHS[kind]
+
+        async def operation(session: Session) -> WriteResult:
+            rows = await session.run(f"{path}/print", f"?={ACTIVE_NAME_FIELD[kind]}={name}")
+            ids = tuple(row[".id"] for row in rows if ".id" in row)
+            if not ids:
+                return WriteResult("absent")
+            return await self._write(session, f"{path}/remove", "removed", ids)
+
+        return await self.pool.run(operation)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _owner_words(kind: type[R], owner: OwnerTag) -> tuple[str, ...]:
+        return (*kind.scope_words(), f"?=comment={owner.render()}")
+
+    @staticmethod
+    async def _select(session: Session, kind: type[R], query: Sequence[str]) -> list[R]:
+        rows = await session.run(f"{kind.PATH}/print", f"=.proplist={kind.proplist()}", *query)
+        return [from_row(kind, row) for row in rows]
+
+    async def _resolve(
+        self, session: Session, kind: type[R], target: Target, force: bool
+    ) -> list[R]:
+        if isinstance(target, OwnerTag):
+            return await self._select(session, kind, self._owner_words(kind, target))
+        found = await self._select(session, kind, kind.key_words(target))
+        for record in found:
+            _check_owner(record, None, force)
+        return found
+
+    async def _ensure(self, session: Session, desired: R, take_over: bool) -> WriteResult:
+        kind = type(desired)
+        found = await self._select(session, kind, kind.key_words(desired.key))
+        if not found:
+            fields = desired.write_fields()
+            try:
+                new_id = await self._command(session, f"{kind.PATH}/add", _words(fields))
+                return WriteResult("created", (new_id,), (f"{kind.PATH}/add",), tuple(fields))
+            except PermanentTrap as trap:
+                # A concurrent writer, or our own earlier add whose reply was lost, created
+                # it between our print and add: adopt it through the update path below.
+                if "already" not in trap.message:
+                    raise
+                found = await self._select(session, kind, kind.key_words(desired.key))
+                if not found:
+                    raise
+        existing = found[0]
+        changes = {
+            name: value
+            for name, value in desired.write_fields().items()
+            if not same_value(name, value, getattr(existing, name))
+        }
+        if not changes:
+            return WriteResult("unchanged", (existing.item_id,))
+        _check_owner(existing, desired.owner, take_over)
+        await self._command(
+            session, f"{kind.PATH}/set", [f"=.id={existing.item_id}", *_words(changes)]
+        )
+        return WriteResult("updated", (existing.item_id,), (f"{kind.PATH}/set",), tuple(changes))
+
+    async def _set_disabled(
+        self, kind: type[R], target: Target, disabled: bool, force: bool
+    ) -> WriteResult:
+        verb = "disable" if disabled else "enable"
+
+        async def operation(session: Session) -> WriteResult:
+            found = await self._resolve(session, kind, target, force)
+            pending = [r for r in found if getattr(r, "disabled", None) is not disabled]
+            if found and not pending:
+                return WriteResult("unchanged", tuple(r.item_id for r in found))
+            return await self._write_ids(session, kind, verb, pending)
+
+        return await self.pool.run(operation)
+
+    async def _write_ids(
+        self, session: Session, kind: type[R], verb: str, records: Sequence[R]
+    ) -> WriteResult:
+        if not records:
+            return WriteResult("absent")
+        action: Action = "removed" if verb == "remove" else "updated"
+        return await self._write(
+            session, f"{kind.PATH}/{verb}", action, [r.item_id for r in records]
+        )
+
+    async def _write(
+        self, session: Session, command: str, action: Action, ids: Sequence[str]
+    ) -> WriteResult:
+        try:
+            await self._command(session, command, [f"=.id={','.join(ids)}"])
+        except PermanentTrap as trap:
+            # Gone between our print and the write (kicked, removed by hand): nothing to do.
+            if action != "removed" or "no such item" not in trap.message:
+                raise
+        return WriteResult(action, tuple(ids), (command,))
+
+    async def _command(self, session: Session, command: str, words: Sequence[str]) -> str:
+        """Run one write command, log it, and return ``ret`` (the new id of an ``add``)."""
+        self.write_log.append(command)
+        await session.run(command, *words)
+        return session.last_done.get("ret", "")
