@@ -4,15 +4,39 @@ from __future__ import annotations
 
 import typer
 
-from mikrosync.cli import sim
+from mikrosync import __version__
+from mikrosync.cli import db, later, serve, sim, tenants
 
 app = typer.Typer(
     name="mikrosync",
     help="Keeps an ISP's subscriber database and its MikroTik routers in agreement.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
+app.command("demo")(later.demo)
+app.command("serve")(serve.serve)
+app.command("worker")(later.worker)
+app.command("migrate")(db.migrate)
 app.command("simulate-router")(sim.simulate_router)
+app.command("reconcile")(later.reconcile)
+app.add_typer(tenants.tenant_app, name="tenant")
+app.add_typer(tenants.user_app, name="user")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mikrosync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Keeps an ISP's subscriber database and its MikroTik routers in agreement."""
 
 
 def main() -> None:

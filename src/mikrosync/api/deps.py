@@ -1,0 +1,88 @@
+"""FastAPI dependencies declared once (the FastAPI template's `deps.py` pattern)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.runtime import Runtime
+from mikrosync.security.tokens import read_token
+from mikrosync.security.vault import Vault
+from mikrosync.tenants.access import Principal
+from mikrosync.tenants.models import Role
+from mikrosync.tenants.service import load_principal
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_vault(runtime: RuntimeDep) -> Vault:
+    return runtime.vault
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+_UNAUTHORIZED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="not authenticated: the token is missing, invalid or expired",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+async def get_principal(
+    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, runtime: RuntimeDep
+) -> Principal:
+    claims = read_token(token, secret_key=runtime.secret_key)
+    if claims is None:
+        raise _UNAUTHORIZED
+    principal = await load_principal(session, user_id=claims.user_id)
+    if principal is None:
+        raise _UNAUTHORIZED
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def role_at_least(role: Role) -> object:
+    """A dependency that admits callers whose role is at least `role`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        principal.require(role)
+        return principal
+
+    return Depends(check)
+
+
+Reader = Annotated[Principal, role_at_least(Role.VIEWER)]
+Operator = Annotated[Principal, role_at_least(Role.OPERATOR)]
+Admin = Annotated[Principal, role_at_least(Role.ADMIN)]
+Owner = Annotated[Principal, role_at_least(Role.OWNER)]
+
+
+def get_platform_admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_platform_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a platform admin may do this")
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(get_platform_admin)]

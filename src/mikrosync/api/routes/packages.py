@@ -1,0 +1,50 @@
+"""Packages: CRUD."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from mikrosync.api.deps import Admin, Reader, SessionDep
+from mikrosync.packages import service
+from mikrosync.packages.schemas import PackageCreate, PackageRead, PackageUpdate
+
+router = APIRouter(prefix="/packages", tags=["packages"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_package(data: PackageCreate, session: SessionDep, principal: Admin) -> PackageRead:
+    """Add a package; `profile_name` defaults to a router-safe form of the name."""
+    created = await service.create_package(session, tenant_id=principal.scope, data=data)
+    return PackageRead.model_validate(created)
+
+
+@router.get("")
+async def list_packages(session: SessionDep, principal: Reader) -> list[PackageRead]:
+    """The tenant's packages."""
+    packages = await service.list_packages(session, tenant_id=principal.scope)
+    return [PackageRead.model_validate(p) for p in packages]
+
+
+@router.get("/{package_id}")
+async def get_package(package_id: int, session: SessionDep, principal: Reader) -> PackageRead:
+    """One package."""
+    found = await service.get_package(session, tenant_id=principal.scope, package_id=package_id)
+    return PackageRead.model_validate(found)
+
+
+@router.patch("/{package_id}")
+async def update_package(
+    package_id: int, data: PackageUpdate, session: SessionDep, principal: Admin
+) -> PackageRead:
+    """Change a package."""
+    updated = await service.update_package(
+        session, tenant_id=principal.scope, package_id=package_id, data=data
+    )
+    return PackageRead.model_validate(updated)
+
+
+@router.delete("/{package_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_package(package_id: int, session: SessionDep, principal: Admin) -> Response:
+    """Delete a package no subscriber uses."""
+    await service.delete_package(session, tenant_id=principal.scope, package_id=package_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,58 @@
+"""Tenants (platform admins only) and a tenant's staff users (owners)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from mikrosync.api.deps import Owner, PlatformAdmin, SessionDep
+from mikrosync.tenants import service
+from mikrosync.tenants.schemas import StaffUserCreate, StaffUserRead, TenantCreate, TenantRead
+
+router = APIRouter(tags=["tenants"])
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED)
+async def create_tenant(data: TenantCreate, session: SessionDep, _: PlatformAdmin) -> TenantRead:
+    """Create a tenant (an ISP)."""
+    tenant = await service.create_tenant(session, slug=data.slug, name=data.name)
+    return TenantRead.model_validate(tenant)
+
+
+@router.get("/tenants")
+async def list_tenants(session: SessionDep, _: PlatformAdmin) -> list[TenantRead]:
+    """Every tenant."""
+    return [TenantRead.model_validate(t) for t in await service.list_tenants(session)]
+
+
+@router.post("/tenants/{tenant_id}/users", status_code=status.HTTP_201_CREATED)
+async def create_tenant_user(
+    tenant_id: int, data: StaffUserCreate, session: SessionDep, _: PlatformAdmin
+) -> StaffUserRead:
+    """Create a staff user in a tenant (e.g. its first owner)."""
+    await service.get_tenant(session, tenant_id=tenant_id)
+    user = await service.create_staff_user(
+        session, tenant_id=tenant_id, email=data.email, password=data.password, role=data.role
+    )
+    return StaffUserRead.model_validate(user)
+
+
+@router.get("/users")
+async def list_users(session: SessionDep, principal: Owner) -> list[StaffUserRead]:
+    """The caller's tenant's staff users."""
+    users = await service.list_staff_users(session, tenant_id=principal.scope)
+    return [StaffUserRead.model_validate(u) for u in users]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED)
+async def create_user(
+    data: StaffUserCreate, session: SessionDep, principal: Owner
+) -> StaffUserRead:
+    """Add a staff user to the caller's tenant."""
+    user = await service.create_staff_user(
+        session,
+        tenant_id=principal.scope,
+        email=data.email,
+        password=data.password,
+        role=data.role,
+    )
+    return StaffUserRead.model_validate(user)

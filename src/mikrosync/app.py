@@ -1,0 +1,40 @@
+"""create_app(settings): the composition root of the api+web process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from mikrosync import __version__
+from mikrosync.api.errors import install_error_handlers
+from mikrosync.api.routes import auth, health, packages, routers, subscribers, tenants
+from mikrosync.runtime import Runtime
+from mikrosync.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = FastAPI(
+        title="mikrosync",
+        version=__version__,
+        description="Keeps an ISP's subscriber database and its MikroTik routers in agreement.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, tenants, routers, packages, subscribers):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,1 @@
+"""Engine, declarative base and Alembic migrations: the only place that knows the backend."""

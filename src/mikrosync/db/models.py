@@ -1,0 +1,18 @@
+"""Imports every model so `Base.metadata` is complete (Alembic autogenerate, create_all)."""
+
+from mikrosync.db.base import Base
+from mikrosync.packages.models import Package
+from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.subscribers.models import Subscriber, SyncEvent
+from mikrosync.tenants.models import StaffUser, Tenant
+
+__all__ = [
+    "Base",
+    "Package",
+    "ReconcileRun",
+    "Router",
+    "StaffUser",
+    "Subscriber",
+    "SyncEvent",
+    "Tenant",
+]

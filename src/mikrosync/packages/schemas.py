@@ -1,0 +1,73 @@
+"""API schemas for packages. Duration can be given in days, hours and minutes (summed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+
+from mikrosync.packages.models import Service
+from mikrosync.validators import profile_name, rate_limit
+
+DEFAULT_DURATION_DAYS = 30
+MINUTES_PER_DAY = 24 * 60
+
+
+class _PackageFields(BaseModel):
+    duration_days: int | None = Field(default=None, ge=0, le=3650)
+    duration_hours: int | None = Field(default=None, ge=0, le=24 * 3650)
+    duration_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY * 3650)
+
+    @field_validator("rate_limit", check_fields=False)
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        return None if value is None else rate_limit(value)
+
+    @field_validator("profile_name", check_fields=False)
+    @classmethod
+    def _profile_name(cls, value: str | None) -> str | None:
+        return None if value is None else profile_name(value)
+
+    def total_minutes(self) -> int | None:
+        """The summed duration, or None when no duration field was given."""
+        parts = (self.duration_days, self.duration_hours, self.duration_minutes)
+        if all(part is None for part in parts):
+            return None
+        days, hours, minutes = (part or 0 for part in parts)
+        return days * MINUTES_PER_DAY + hours * 60 + minutes
+
+
+class PackageCreate(_PackageFields):
+    name: str = Field(min_length=1, max_length=100)
+    service: Service
+    rate_limit: str
+    price: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    profile_name: str | None = None
+
+
+class PackageUpdate(_PackageFields):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    service: Service | None = None
+    rate_limit: str | None = None
+    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    profile_name: str | None = None
+
+
+class PackageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    service: Service
+    rate_limit: str
+    duration_minutes: int
+    price: Decimal
+    profile_name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_days(self) -> float:
+        return round(self.duration_minutes / MINUTES_PER_DAY, 4)

@@ -1,0 +1,1 @@
+"""MikroTik routers a tenant manages, with their health and reconciliation history."""

@@ -1,0 +1,52 @@
+"""Router and ReconcileRun tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mikrosync.db.base import Base, TenantOwnedMixin, TimestampMixin, UTCDateTime
+
+
+class Router(TenantOwnedMixin, TimestampMixin, Base):
+    __tablename__ = "routers"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    port: Mapped[int] = mapped_column(Integer, nullable=False, default=8728)
+    use_tls: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # TLS trust: verify the certificate (default), pin a SHA-256 fingerprint, or accept any.
+    tls_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tls_insecure: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    username: Mapped[str] = mapped_column(String(100), nullable=False)
+    password_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    # None until the first health check has run.
+    is_online: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    identity: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    routeros_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_drift_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class ReconcileRun(TenantOwnedMixin, Base):
+    __tablename__ = "reconcile_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    router_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("routers.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="running")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    actions: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)

@@ -1,0 +1,71 @@
+"""API schemas for routers. The API password is write-only: no Read schema carries it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mikrosync.validators import hostname, routeros_name, routeros_secret
+
+
+class _RouterFields(BaseModel):
+    @field_validator("host", check_fields=False)
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else hostname(value)
+
+    @field_validator("username", check_fields=False)
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        return None if value is None else routeros_name(value)
+
+    @field_validator("password", check_fields=False)
+    @classmethod
+    def _password(cls, value: str | None) -> str | None:
+        return None if value is None else routeros_secret(value)
+
+
+class RouterCreate(_RouterFields):
+    name: str = Field(min_length=1, max_length=100)
+    host: str
+    port: int = Field(default=8728, ge=1, le=65535)
+    use_tls: bool = False
+    tls_fingerprint: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f:]{64,95}$")
+    tls_insecure: bool = False
+    username: str
+    password: str
+
+
+class RouterUpdate(_RouterFields):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    use_tls: bool | None = None
+    tls_fingerprint: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f:]{64,95}$")
+    tls_insecure: bool | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+class RouterRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    host: str
+    port: int
+    use_tls: bool
+    tls_fingerprint: str | None
+    tls_insecure: bool
+    username: str
+    is_online: bool | None
+    last_seen_at: datetime | None
+    last_error: str | None
+    identity: str | None
+    routeros_version: str | None
+    last_reconciled_at: datetime | None
+    last_drift_counts: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,92 @@
+"""Router operations. The API password is encrypted before it reaches the session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.errors import Conflict, NotFound
+from mikrosync.routers.models import Router
+from mikrosync.routers.schemas import RouterCreate, RouterUpdate
+from mikrosync.security.vault import Vault
+from mikrosync.subscribers.models import Subscriber
+
+
+async def get_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> Router:
+    router = await session.get(Router, router_id)
+    if router is None or router.tenant_id != tenant_id:
+        raise NotFound("router not found")
+    return router
+
+
+async def list_routers(session: AsyncSession, *, tenant_id: int) -> Sequence[Router]:
+    query = select(Router).where(Router.tenant_id == tenant_id).order_by(Router.name)
+    return (await session.scalars(query)).all()
+
+
+async def find_router(session: AsyncSession, *, tenant_id: int, name_or_id: str) -> Router:
+    """A router by name, or by id when the argument is numeric (CLI convenience)."""
+    query = select(Router).where(Router.tenant_id == tenant_id, Router.name == name_or_id)
+    router = (await session.scalars(query)).one_or_none()
+    if router is None and name_or_id.isdigit():
+        return await get_router(session, tenant_id=tenant_id, router_id=int(name_or_id))
+    if router is None:
+        raise NotFound(f"no router named {name_or_id!r}")
+    return router
+
+
+async def _check_name_free(
+    session: AsyncSession, *, tenant_id: int, name: str, except_id: int | None = None
+) -> None:
+    query = select(Router.id).where(Router.tenant_id == tenant_id, Router.name == name)
+    existing = (await session.scalars(query)).one_or_none()
+    if existing is not None and existing != except_id:
+        raise Conflict(f"a router named {name!r} already exists")
+
+
+async def create_router(
+    session: AsyncSession, *, tenant_id: int, data: RouterCreate, vault: Vault
+) -> Router:
+    await _check_name_free(session, tenant_id=tenant_id, name=data.name)
+    router = Router(
+        tenant_id=tenant_id,
+        password_encrypted=vault.encrypt(data.password),
+        last_drift_counts={},
+        **data.model_dump(exclude={"password"}),
+    )
+    session.add(router)
+    await session.commit()
+    return router
+
+
+async def update_router(
+    session: AsyncSession, *, tenant_id: int, router_id: int, data: RouterUpdate, vault: Vault
+) -> Router:
+    router = await get_router(session, tenant_id=tenant_id, router_id=router_id)
+    changes = data.model_dump(exclude_unset=True, exclude={"password"})
+    if "name" in changes:
+        await _check_name_free(
+            session, tenant_id=tenant_id, name=changes["name"], except_id=router.id
+        )
+    for field, value in changes.items():
+        if value is not None or field == "tls_fingerprint":
+            setattr(router, field, value)
+    if data.password is not None:
+        router.password_encrypted = vault.encrypt(data.password)
+    await session.commit()
+    return router
+
+
+async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> None:
+    router = await get_router(session, tenant_id=tenant_id, router_id=router_id)
+    count_query = select(func.count()).where(Subscriber.router_id == router.id)
+    subscribers = (await session.execute(count_query)).scalar_one()
+    if subscribers:
+        raise Conflict(
+            f"router {router.name!r} still has {subscribers} subscriber(s); delete or move "
+            "them first"
+        )
+    await session.delete(router)
+    await session.commit()

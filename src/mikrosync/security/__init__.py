@@ -1,0 +1,1 @@
+"""Secrets at rest, staff password hashing and access tokens."""

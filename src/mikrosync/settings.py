@@ -1,0 +1,176 @@
+"""Configuration from the environment (`MIKROSYNC_*`), validated once at start.
+
+With nothing set, mikrosync runs in its embedded mode: a SQLite file and a generated secret key
+under the data dir, and an embedded Redis. `load_settings()` turns every validation problem into a
+`ConfigError` whose message names the environment variable, so the CLI can print it without a
+traceback. Settings are built explicitly and passed down; there is no global instance.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from mikrosync.errors import ConfigError
+
+ENV_PREFIX = "MIKROSYNC_"
+SECRET_KEY_FILE = "secret.key"
+MIN_SECRET_KEY_LENGTH = 32
+_PLACEHOLDER_SECRETS = {"changethis", "changeme", "secret", "password"}
+_DATABASE_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+class Settings(BaseSettings):
+    """Every knob mikrosync reads; the field name with the `MIKROSYNC_` prefix is the variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".mikrosync"),
+        description="Where the embedded database, secret key and Redis live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL: postgresql+asyncpg://... or sqlite+aiosqlite:///file.db. "
+        "Default: a SQLite file in the data dir.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db. Default: start an embedded Redis in the data dir.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Encrypts stored router/service passwords and signs tokens. "
+        "Default: generated once and kept in the data dir.",
+    )
+    previous_secret_keys: str = Field(
+        default="",
+        description="Comma-separated older secret keys, still accepted for decryption "
+        "while stored secrets are re-encrypted after a rotation.",
+    )
+    token_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL; use postgresql+asyncpg://USER:PASS@HOST/DB "
+                "or sqlite+aiosqlite:///PATH"
+            ) from None
+        if url.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+            url = url.set(drivername="postgresql+asyncpg")
+        if url.drivername == "sqlite":
+            url = url.set(drivername="sqlite+aiosqlite")
+        if url.drivername not in _DATABASE_DRIVERS:
+            raise ValueError(
+                f"driver {url.drivername!r} is not supported; use postgresql+asyncpg:// "
+                "or sqlite+aiosqlite://"
+            )
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _validate_secret_key(value)
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'mikrosync.db').resolve()}"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the data dir's generated one (created on first use)."""
+        if self.secret_key is not None:
+            return self.secret_key
+        return _load_or_create_key_file(self.data_dir / SECRET_KEY_FILE)
+
+    def previous_keys(self) -> list[str]:
+        return [key.strip() for key in self.previous_secret_keys.split(",") if key.strip()]
+
+
+def _validate_secret_key(value: str) -> None:
+    if value.strip().lower() in _PLACEHOLDER_SECRETS:
+        raise ValueError(
+            "is a placeholder; generate one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'"
+        )
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(
+            f"is {len(value)} characters; use at least {MIN_SECRET_KEY_LENGTH} "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+
+
+def _load_or_create_key_file(path: Path) -> str:
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        try:
+            _validate_secret_key(key)
+        except ValueError as exc:
+            raise ConfigError(f"secret key file {path} {exc}") from None
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n", encoding="utf-8")
+    return key
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise ConfigError naming the variable on any bad value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ENV_PREFIX + "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def embedded_notices(settings: Settings) -> list[str]:
+    """Lines to print at start saying which embedded defaults are in use."""
+    notices = []
+    if settings.is_embedded_database:
+        notices.append(
+            f"Using the embedded SQLite database {settings.resolved_database_url.split('///')[1]} "
+            "(set MIKROSYNC_DATABASE_URL for PostgreSQL)."
+        )
+    if settings.secret_key is None:
+        notices.append(
+            f"Using the generated secret key in {settings.data_dir / SECRET_KEY_FILE} "
+            "(set MIKROSYNC_SECRET_KEY in production, and back it up: stored router "
+            "passwords cannot be read without it)."
+        )
+    return notices

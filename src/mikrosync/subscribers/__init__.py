@@ -1,0 +1,1 @@
+"""Subscribers (the seed's MikrotikUser): desired state, sync status and sync timeline."""

@@ -1,0 +1,79 @@
+"""Read-side queries for subscribers and their timeline; every one is tenant-scoped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.clock import now
+from mikrosync.errors import NotFound
+from mikrosync.subscribers.models import Subscriber, SyncEvent
+from mikrosync.subscribers.schemas import SubscriberFilters
+
+
+async def get_subscriber(
+    session: AsyncSession, *, tenant_id: int, subscriber_id: int
+) -> Subscriber:
+    subscriber = await session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.tenant_id != tenant_id:
+        raise NotFound("subscriber not found")
+    return subscriber
+
+
+def _conditions(tenant_id: int, filters: SubscriberFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Subscriber.tenant_id == tenant_id]
+    if filters.sync_status is not None:
+        conditions.append(Subscriber.sync_status == filters.sync_status)
+    if filters.router_id is not None:
+        conditions.append(Subscriber.router_id == filters.router_id)
+    if filters.package_id is not None:
+        conditions.append(Subscriber.package_id == filters.package_id)
+    if filters.is_suspended is not None:
+        conditions.append(Subscriber.is_suspended == filters.is_suspended)
+    if filters.expired is True:
+        conditions.append(Subscriber.expires_at <= now())
+    elif filters.expired is False:
+        conditions.append(or_(Subscriber.expires_at.is_(None), Subscriber.expires_at > now()))
+    if filters.q:
+        pattern = f"%{filters.q.lower()}%"
+        conditions.append(
+            or_(
+                func.lower(Subscriber.username).like(pattern),
+                func.lower(Subscriber.full_name).like(pattern),
+                func.lower(Subscriber.phone).like(pattern),
+                func.lower(Subscriber.email).like(pattern),
+            )
+        )
+    return conditions
+
+
+async def list_subscribers(
+    session: AsyncSession, *, tenant_id: int, filters: SubscriberFilters
+) -> tuple[Sequence[Subscriber], int]:
+    """One page of matching subscribers and the total count of matches."""
+    conditions = _conditions(tenant_id, filters)
+    total = (await session.execute(select(func.count()).where(*conditions))).scalar_one()
+    query = (
+        select(Subscriber)
+        .where(*conditions)
+        .order_by(Subscriber.id)
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    )
+    return (await session.scalars(query)).all(), total
+
+
+async def list_events(
+    session: AsyncSession, *, tenant_id: int, subscriber_id: int, limit: int = 100
+) -> Sequence[SyncEvent]:
+    """The subscriber's timeline, newest first."""
+    await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    query = (
+        select(SyncEvent)
+        .where(SyncEvent.tenant_id == tenant_id, SyncEvent.subscriber_id == subscriber_id)
+        .order_by(SyncEvent.created_at.desc(), SyncEvent.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()

@@ -1,0 +1,123 @@
+"""API schemas for subscribers. The service password is write-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from mikrosync.packages.models import Service
+from mikrosync.subscribers.models import SyncStatus
+from mikrosync.validators import email_address, ipv4_address, routeros_name, routeros_secret
+
+
+class _SubscriberFields(BaseModel):
+    @field_validator("username", check_fields=False)
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        return None if value is None else routeros_name(value)
+
+    @field_validator("password", check_fields=False)
+    @classmethod
+    def _password(cls, value: str | None) -> str | None:
+        return None if value is None else routeros_secret(value)
+
+    @field_validator("remote_address", "static_ip", check_fields=False)
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        return None if value is None or value == "" else ipv4_address(value)
+
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None or value == "" else email_address(value)
+
+
+class SubscriberCreate(_SubscriberFields):
+    router_id: int
+    package_id: int
+    service: Service
+    username: str
+    password: str | None = None
+    remote_address: str | None = None
+    static_ip: str | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = None
+    address: str | None = Field(default=None, max_length=500)
+    expires_at: AwareDatetime | None = None
+
+
+class SubscriberUpdate(_SubscriberFields):
+    """PATCH body: only the fields given change. `package_id` asks for a package change."""
+
+    package_id: int | None = None
+    password: str | None = None
+    remote_address: str | None = None
+    static_ip: str | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = None
+    address: str | None = Field(default=None, max_length=500)
+    expires_at: AwareDatetime | None = None
+
+
+class SubscriberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    router_id: int
+    package_id: int
+    pending_package_id: int | None
+    service: Service
+    username: str
+    remote_address: str | None
+    static_ip: str | None
+    full_name: str | None
+    phone: str | None
+    email: str | None
+    address: str | None
+    expires_at: datetime | None
+    is_suspended: bool
+    suspend_reason: str | None
+    pending_removal: bool
+    sync_status: SyncStatus
+    sync_error_message: str | None
+    last_synced_at: datetime | None
+    desired_version: int
+    synced_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubscriberPage(BaseModel):
+    items: list[SubscriberRead]
+    total: int
+    page: int
+    per_page: int
+
+
+class SubscriberFilters(BaseModel):
+    sync_status: SyncStatus | None = None
+    router_id: int | None = None
+    package_id: int | None = None
+    is_suspended: bool | None = None
+    expired: bool | None = None
+    q: str | None = Field(default=None, max_length=100)
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class SyncEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    operation: str
+    outcome: str
+    desired_version: int | None
+    job_id: str | None
+    attempt: int | None
+    message: str | None
+    duration_ms: int | None
+    actor: str | None
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Tenants (ISPs) and their staff users: the isolation boundary of every other domain."""

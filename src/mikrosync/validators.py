@@ -1,0 +1,92 @@
+"""Value rules for what we send to RouterOS, shared by the API, the UI and CSV import.
+
+Each function returns the cleaned value or raises ValueError with a message meant for the
+operator (pydantic turns it into a 422 naming the field).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+MAX_NAME_LENGTH = 64
+_PRINTABLE_NO_SPACE = re.compile(r"^[\x21-\x7e]+$")
+_RATE = r"\d+(?:\.\d+)?[kKMG]?"
+_RATE_PAIR = re.compile(rf"^{_RATE}(?:/{_RATE})?$")
+_TIME = r"\d+[smhdw]?"
+_TIME_PAIR = re.compile(rf"^{_TIME}(?:/{_TIME})?$")
+_PRIORITY = re.compile(r"^[1-8](?:/[1-8])?$")
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def routeros_name(value: str, *, what: str = "username") -> str:
+    """A login name RouterOS stores safely: printable ASCII, no spaces, 1-64 characters."""
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} characters")
+    if not _PRINTABLE_NO_SPACE.match(value):
+        raise ValueError(
+            f"{what} may contain only printable ASCII characters, without spaces "
+            "or control characters"
+        )
+    return value
+
+
+def routeros_secret(value: str) -> str:
+    return routeros_name(value, what="password")
+
+
+def rate_limit(value: str) -> str:
+    """RouterOS rate-limit syntax: rx[/tx] [burst-rx[/tx] [threshold[/tx] [time[/tx] [priority
+    [min-rx[/tx]]]]]], e.g. `10M/5M` or `10M/5M 20M/10M 8M/4M 10/10 8 2M/1M`."""
+    parts = value.split()
+    if not parts:
+        raise ValueError("rate limit must not be empty; use RouterOS syntax such as 10M/5M")
+    if len(parts) > 6:
+        raise ValueError("rate limit has more than 6 parts")
+    checks = [_RATE_PAIR, _RATE_PAIR, _RATE_PAIR, _TIME_PAIR, _PRIORITY, _RATE_PAIR]
+    for position, (part, pattern) in enumerate(zip(parts, checks, strict=False), start=1):
+        if not pattern.match(part):
+            raise ValueError(
+                f"rate limit part {position} ({part!r}) is not valid RouterOS syntax; "
+                "expected something like 10M/5M"
+            )
+    return " ".join(parts)
+
+
+def ipv4_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value.strip()))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address such as 10.0.0.5") from None
+
+
+def profile_name(value: str) -> str:
+    if not _PROFILE_NAME.match(value):
+        raise ValueError(
+            "profile name must be 1-64 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def profile_name_from(package_name: str) -> str:
+    """A router-safe profile name derived from a package name ("Home 10M" -> "home-10m")."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", package_name.lower()).strip("-._")
+    return (slug or "package")[:MAX_NAME_LENGTH]
+
+
+def email_address(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def hostname(value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 255 or not re.match(r"^[A-Za-z0-9.:_-]+$", value):
+        raise ValueError("host must be an IP address or DNS name")
+    return value
