@@ -1,0 +1,71 @@
+"""Scripted faults: what the next N matching commands suffer instead of a clean reply.
+
+Set from tests through `SimRouter.stall_next()` and friends; consumed by `session.py` once per
+logged-in command (login itself is never faulted, so a faulted router still accepts sessions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = ["Fault", "FaultKind", "Faults"]
+
+
+class FaultKind(Enum):
+    """How a command misbehaves."""
+
+    STALL = "stall"
+    """No reply at all; the connection stays open (and dead) until the client closes it."""
+    DROP = "drop"
+    """The command is applied, part of the reply is sent, then the connection closes."""
+    GHOST = "ghost"
+    """The command is applied, then the connection closes before any reply byte."""
+    FATAL = "fatal"
+    """`!fatal <message>` instead of running the command, then close."""
+    TRAP = "trap"
+    """`!trap` (+ `!done`) instead of running the command; the session survives."""
+
+
+@dataclass
+class Fault:
+    """A fault armed for the next `remaining` commands whose path matches."""
+
+    kind: FaultKind
+    remaining: int
+    path: str | None = None
+    message: str = ""
+    category: int | None = None
+
+    def matches(self, command: str) -> bool:
+        """`path` is a full command (`/ppp/secret/add`) or a menu prefix (`/ppp/secret`)."""
+        if self.path is None:
+            return True
+        prefix = self.path.rstrip("/")
+        return command == prefix or command.startswith(prefix + "/")
+
+
+@dataclass
+class Faults:
+    """Armed faults in arming order; the first one matching a command fires."""
+
+    armed: list[Fault] = field(default_factory=list)
+
+    def arm(self, fault: Fault) -> None:
+        """Queue a fault (n < 1 is ignored)."""
+        if fault.remaining > 0:
+            self.armed.append(fault)
+
+    def take(self, command: str) -> Fault | None:
+        """The fault this command suffers, consuming one of its uses."""
+        for fault in self.armed:
+            if fault.matches(command):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.armed.remove(fault)
+                return fault
+        return None
+
+    def clear(self) -> None:
+        """Disarm everything."""
+        self.armed.clear()

@@ -1,0 +1,218 @@
+"""`SimRouter`: one simulated router — listeners, sessions, knobs and the test-facing API.
+
+Owns the listening sockets (plain and optional TLS), the live sessions, the router's single
+"CPU" lock, the armed faults and the background dialer. Tests and the CLI drive it through
+the methods below; `session.py` does the per-connection work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mikrosync.simulator.config import SimConfig
+from mikrosync.simulator.faults import Fault, FaultKind, Faults
+from mikrosync.simulator.live import KINDS, Live
+from mikrosync.simulator.session import Session
+from mikrosync.simulator.state import dump_state, load_state, seed_secrets
+from mikrosync.simulator.store import Store
+from mikrosync.simulator.tables import Row
+from mikrosync.simulator.tls import ServerCertificate, make_certificate
+
+__all__ = ["SimRouter"]
+
+
+class SimRouter:
+    """A RouterOS API server with scripted faults; see docs/routeros-simulator.md."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.config.validate()
+        self.store = Store(self.config.version, self.config.identity)
+        self.live = Live(self.store, seed=self.config.seed)
+        self.faults = Faults()
+        self.cpu = asyncio.Lock()
+        self.command_log: list[str] = []
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.tls_port: int | None = None
+        self.certificate: ServerCertificate | None = None
+        self._servers: list[asyncio.Server] = []
+        self._sessions: set[Session] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dialer: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, tls_port: int | None = None
+    ) -> None:
+        """Listen on `port` (0 = any free one) and, with TLS on or `tls_port` given, on TLS too."""
+        self.host = host
+        if self.config.tls or tls_port is not None:
+            self.certificate = make_certificate(self.config.identity)
+            self.tls_port = tls_port or 0
+        self.port = port
+        await self.come_up()
+        self.set_dial_rate(self.config.dial_rate)
+
+    async def come_up(self) -> None:
+        """Listen again, on the same ports as before (a rebooted router keeps its address)."""
+        if self._servers:
+            return
+        plain = await asyncio.start_server(self._on_connect, self.host, self.port)
+        self._servers.append(plain)
+        self.port = plain.sockets[0].getsockname()[1]
+        if self.certificate is not None and self.tls_port is not None:
+            tls = await asyncio.start_server(
+                self._on_connect, self.host, self.tls_port, ssl=self.certificate.context
+            )
+            self._servers.append(tls)
+            self.tls_port = tls.sockets[0].getsockname()[1]
+
+    async def go_down(self) -> None:
+        """Stop listening (connections are refused) and cut every open session."""
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        for session in list(self._sessions):
+            session.abort()
+        await self._drain_tasks()
+        for server in servers:
+            await server.wait_closed()
+
+    async def stop(self) -> None:
+        """Shut everything down: listeners, sessions, dialer."""
+        self.set_dial_rate(0.0)
+        await self.go_down()
+
+    async def _drain_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(self, reader, writer)
+        if len(self._sessions) >= self.config.max_sessions:
+            await session.close()  # accept, then close: what a full router does (§9)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._sessions.add(session)
+        try:
+            await session.run()
+        except asyncio.CancelledError:
+            # Swallowed on purpose: asyncio's stream callback calls task.exception() on this
+            # task, which would raise for a cancelled one (and log a spurious traceback).
+            await session.close()
+        finally:
+            self._sessions.discard(session)
+            self._tasks.discard(task)
+
+    @property
+    def session_count(self) -> int:
+        """Connections currently open (logged in or not)."""
+        return len(self._sessions)
+
+    # -- knobs --------------------------------------------------------------------------------
+
+    def set_latency(self, ms: float) -> None:
+        """Delay before every reply (round-trip time)."""
+        self.config.latency_ms = ms
+
+    def set_service_time(self, ms: float) -> None:
+        """Time each command holds the router's CPU; commands of all sessions queue for it."""
+        self.config.service_ms = ms
+
+    def set_max_sessions(self, n: int) -> None:
+        """Sessions beyond `n` are accepted and closed at once."""
+        self.config.max_sessions = n
+
+    def set_dial_rate(self, rate: float) -> None:
+        """Background dialer rate in users per second; 0 stops it."""
+        self.config.dial_rate = rate
+        if self._dialer is not None:
+            self._dialer.cancel()
+            self._dialer = None
+        if rate > 0:
+            self._dialer = asyncio.get_running_loop().create_task(self.live.run_dialer(rate))
+            self._tasks.add(self._dialer)
+            self._dialer.add_done_callback(self._tasks.discard)
+
+    def stall_next(self, n: int = 1, path: str | None = None) -> None:
+        """The next n (matching) commands never get a reply; the connection stays open."""
+        self.faults.arm(Fault(FaultKind.STALL, n, path))
+
+    def drop_next(self, n: int = 1, path: str | None = None) -> None:
+        """The next n commands run, then the connection closes after part of the reply."""
+        self.faults.arm(Fault(FaultKind.DROP, n, path))
+
+    def ghost_next(self, n: int = 1, path: str | None = None) -> None:
+        """The next n commands run, then the connection closes before any reply byte."""
+        self.faults.arm(Fault(FaultKind.GHOST, n, path))
+
+    def fatal_next(
+        self, n: int = 1, message: str = "session terminated on request", path: str | None = None
+    ) -> None:
+        """The next n commands get `!fatal <message>` instead of running; then close."""
+        self.faults.arm(Fault(FaultKind.FATAL, n, path, message))
+
+    def trap_next(
+        self,
+        path: str,
+        n: int = 1,
+        message: str = "failure: simulated",
+        category: int | None = None,
+    ) -> None:
+        """The next n commands matching `path` (command or menu prefix) get this `!trap`."""
+        self.faults.arm(Fault(FaultKind.TRAP, n, path, message, category))
+
+    def clear_faults(self) -> None:
+        """Disarm every pending fault."""
+        self.faults.clear()
+
+    # -- live sessions ------------------------------------------------------------------------
+
+    def dial_in(self, kind: str, name: str) -> bool:
+        """A subscriber connects (`kind` is "ppp" or "hotspot"); False if disabled or missing."""
+        _check_kind(kind)
+        return self.live.dial_in(kind, name)
+
+    def kick(self, kind: str, name: str, reason: str = "admin-request") -> bool:
+        """End a subscriber's session; False when it was not online."""
+        _check_kind(kind)
+        return self.live.kick(kind, name, reason)
+
+    # -- state --------------------------------------------------------------------------------
+
+    def rows(self, path: str) -> list[dict[str, str]]:
+        """A copy of a menu as `print` shows it (with `.id` on list menus)."""
+        return self.store.printed(path)
+
+    def add_row(self, path: str, values: Row) -> str:
+        """Add an item directly, as a technician on the console would; returns its `.id`."""
+        return self.store.add(path, values, trusted=True)
+
+    def reset_command_log(self) -> None:
+        """Forget the executed commands (to count the writes of one step)."""
+        self.command_log.clear()
+
+    def dump_state(self) -> dict[str, Any]:
+        """The configuration tables as a JSON-ready dict."""
+        return dump_state(self.store)
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Replace the configuration with a dump; live sessions end."""
+        self.live.started.clear()
+        load_state(self.store, data)
+
+    def seed_secrets(self, n: int) -> list[str]:
+        """Add `n` PPP secrets that no application owns (plain or no comment)."""
+        return seed_secrets(self.store, n)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")

@@ -1,0 +1,188 @@
+"""The generic table engine: one `Table` per menu, driven by a declarative `MenuSpec`.
+
+Handles what every RouterOS list menu shares: `*HEX` ids allocated monotonically (never reused
+within a run), settable vs read-only fields, defaults, uniqueness keys, references to other
+menus, item lookup by id or name with comma lists, and printing with unset properties omitted.
+Menus themselves are declared in `menus.py`; commands live in `commands.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from mikrosync.simulator.errors import (
+    duplicate,
+    missing_required,
+    no_such_item,
+    not_matching,
+    unknown_parameter,
+)
+from mikrosync.simulator.values import Kind, normalise
+
+__all__ = ["FieldSpec", "MenuSpec", "Row", "Table"]
+
+Row = dict[str, str]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One property of a menu item."""
+
+    name: str
+    kind: Kind = Kind.TEXT
+    default: str | None = None
+    """Printed when never set; None means the property is omitted from print until set."""
+    settable: bool = True
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+    """For `Kind.REF`: the menu whose item names are valid values."""
+
+
+@dataclass(frozen=True)
+class MenuSpec:
+    """What makes one menu different from the others."""
+
+    path: str
+    fields: tuple[FieldSpec, ...]
+    verbs: frozenset[str]
+    unique: tuple[tuple[str, ...], ...] = ()
+    duplicate_message: str = "failure: already have such entry"
+    singleton: bool = False
+    name_field: str | None = "name"
+    """Items may be addressed by this field's value instead of `.id` (§6.3)."""
+    first_id: int = 1
+    builtins: tuple[Row, ...] = ()
+    """Items present from the start, each with its fixed `.id`."""
+    removable_builtins: bool = False
+
+    def field(self, name: str) -> FieldSpec | None:
+        """The spec of `name`, or None when the menu has no such property."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
+RefCheck = Callable[[str, str], bool]
+"""(menu path, item name) -> whether such an item exists; supplied by the router state."""
+
+
+@dataclass
+class Table:
+    """Items of one menu in insertion order (RouterOS prints in creation order)."""
+
+    spec: MenuSpec
+    ref_exists: RefCheck
+    items: dict[str, Row] = field(default_factory=dict)
+    next_id: int = 0
+
+    def __post_init__(self) -> None:
+        self.next_id = max(self.next_id, self.spec.first_id)
+        for builtin in self.spec.builtins:
+            self.items[builtin[".id"]] = self._with_defaults(dict(builtin))
+
+    def _with_defaults(self, row: Row) -> Row:
+        for spec in self.spec.fields:
+            if spec.default is not None:
+                row.setdefault(spec.name, spec.default)
+        return row
+
+    def _allocate_id(self) -> str:
+        item_id = f"*{self.next_id:X}"
+        self.next_id += 1
+        return item_id
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def validate(self, values: Row, *, trusted: bool = False) -> Row:
+        """Check names, kinds and references; `trusted` (a technician) may write read-only ones."""
+        clean: Row = {}
+        for name, value in values.items():
+            spec = self.spec.field(name)
+            if spec is None or not (spec.settable or trusted):
+                raise unknown_parameter(name)
+            if spec.kind is Kind.REF:
+                assert spec.ref is not None
+                if not self.ref_exists(spec.ref, value):
+                    raise not_matching(name)
+                clean[name] = value
+            else:
+                clean[name] = normalise(spec.kind, name, value, spec.choices)
+        return clean
+
+    def _check_unique(self, row: Row, skip: str | None = None) -> None:
+        for key in self.spec.unique:
+            wanted = tuple(row.get(k) for k in key)
+            for item_id, other in self.items.items():
+                if item_id != skip and tuple(other.get(k) for k in key) == wanted:
+                    raise duplicate(self.spec.duplicate_message)
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def find_by_name(self, name: str) -> str | None:
+        """The id of the item whose name field equals `name`."""
+        key = self.spec.name_field
+        if key is None:
+            return None
+        return next((i for i, row in self.items.items() if row.get(key) == name), None)
+
+    def resolve(self, ref: str) -> list[str]:
+        """Ids for a comma list of ids or names; any unknown one fails the whole command."""
+        ids: list[str] = []
+        for part in ref.split(","):
+            item_id = part if part in self.items else self.find_by_name(part)
+            if item_id is None:
+                raise no_such_item()
+            ids.append(item_id)
+        return ids
+
+    # -- mutations ----------------------------------------------------------------------------
+
+    def add(self, values: Row, *, trusted: bool = False) -> str:
+        """Create an item and return its new `.id`."""
+        clean = self.validate(values, trusted=trusted)
+        for spec in self.spec.fields:
+            if spec.required and not clean.get(spec.name):
+                raise missing_required(spec.name)
+        row = self._with_defaults(clean)
+        self._check_unique(row)
+        item_id = self._allocate_id()
+        self.items[item_id] = {".id": item_id, **row}
+        return item_id
+
+    def update(self, ids: Iterable[str], values: Row, *, trusted: bool = False) -> None:
+        """`set`: validate everything first so a failing item changes nothing."""
+        clean = self.validate(values, trusted=trusted)
+        ids = list(ids)
+        for item_id in ids:
+            self._check_unique({**self.items[item_id], **clean}, skip=item_id)
+        for item_id in ids:
+            self.items[item_id].update(clean)
+
+    def unset(self, ids: Iterable[str], names: Iterable[str]) -> None:
+        """`unset`: drop the values (defaults come back, optional ones disappear)."""
+        names = list(names)
+        for name in names:
+            spec = self.spec.field(name)
+            if spec is None or not spec.settable:
+                raise unknown_parameter(name)
+        for item_id in ids:
+            row = self.items[item_id]
+            for name in names:
+                row.pop(name, None)
+            self._with_defaults(row)
+
+    def remove(self, ids: Iterable[str]) -> list[Row]:
+        """Delete items; built-ins are protected. Returns the removed rows."""
+        ids = list(ids)
+        builtin_ids = {b[".id"] for b in self.spec.builtins}
+        if not self.spec.removable_builtins and builtin_ids.intersection(ids):
+            raise duplicate("failure: default item can not be removed")
+        return [self.items.pop(item_id) for item_id in ids]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def rows(self) -> list[Row]:
+        """Copies of every item as stored (with `.id`, without it for singletons)."""
+        if self.spec.singleton:
+            return [{k: v for k, v in row.items() if k != ".id"} for row in self.items.values()]
+        return [dict(row) for row in self.items.values()]
