@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mikrosync.simulator.store import Store
@@ -45,6 +46,8 @@ class Live:
 
     def __init__(self, store: Store, seed: int = 0) -> None:
         self.store = store
+        self.clock: Callable[[], float] = time.monotonic
+        """Replaceable in tests to make uptimes advance without sleeping."""
         self.started: dict[str, float] = {}
         self.counter = 0
         self.random = random.Random(seed)
@@ -103,7 +106,7 @@ class Live:
                 "blocked": "false",
             }
         item_id = self.store.add(KINDS[kind].active, values, trusted=True)
-        self.started[item_id] = time.monotonic()
+        self.started[item_id] = self.clock()
         return True
 
     def kick(self, kind: str, name: str, reason: str = ADMIN_KICK_REASON) -> bool:
@@ -117,7 +120,7 @@ class Live:
 
     def _ended(self, kind: str, rows: list[Row], reason: str = ADMIN_KICK_REASON) -> None:
         for row in rows:
-            elapsed = time.monotonic() - self.started.pop(row[".id"], time.monotonic())
+            elapsed = self.clock() - self.started.pop(row[".id"], self.clock())
             user = self._user(kind, row[KINDS[kind].user_key])
             if user is None:
                 continue
@@ -131,7 +134,7 @@ class Live:
     # -- print-time values --------------------------------------------------------------------
 
     def _elapsed(self, row: Row) -> float:
-        return time.monotonic() - self.started.setdefault(row[".id"], time.monotonic())
+        return self.clock() - self.started.setdefault(row[".id"], self.clock())
 
     def _render_ppp(self, row: Row) -> Row:
         seconds = self._elapsed(row)
@@ -158,7 +161,7 @@ class Live:
     def _render_resource(self, _row: Row) -> Row:
         store = self.store
         return {
-            "uptime": format_duration(time.monotonic() - store.booted),
+            "uptime": format_duration(self.clock() - store.booted),
             "version": f"{store.version_text} (stable)",
             "build-time": "2025-02-10 10:00:00",
             "factory-software": "7.1",

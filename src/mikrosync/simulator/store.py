@@ -23,10 +23,10 @@ RemoveHook = Callable[[list[Row]], None]
 
 def parse_version(version: str) -> tuple[int, ...]:
     """`7.18.2` -> (7, 18, 2); raises ValueError for anything else."""
-    parts = tuple(int(p) for p in version.split("."))
-    if not 2 <= len(parts) <= 3:
-        raise ValueError(f"version must look like 7.18.2, got {version!r}")
-    return parts
+    pieces = version.split(".")
+    if not 2 <= len(pieces) <= 3 or not all(p.isdigit() for p in pieces):
+        raise ValueError(f"version must look like 7.18.2 or 6.49, got {version!r}")
+    return tuple(int(p) for p in pieces)
 
 
 class Store:
