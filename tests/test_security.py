@@ -1,0 +1,53 @@
+"""Secrets at rest, staff password hashing and tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mikrosync.errors import ConfigError
+from mikrosync.security.passwords import hash_password, verify_password
+from mikrosync.security.tokens import issue_token, read_token
+from mikrosync.security.vault import Vault
+
+OLD_KEY = "old-key-" + "a" * 40
+NEW_KEY = "new-key-" + "b" * 40
+
+
+def test_vault_round_trip_and_ciphertext_hides_the_secret() -> None:
+    vault = Vault(NEW_KEY)
+    ciphertext = vault.encrypt("router-pw")
+    assert "router-pw" not in ciphertext
+    assert vault.decrypt(ciphertext) == "router-pw"
+
+
+def test_rotated_key_still_decrypts_and_rotate_re_encrypts() -> None:
+    ciphertext = Vault(OLD_KEY).encrypt("pw")
+    rotated_vault = Vault(NEW_KEY, [OLD_KEY])
+    assert rotated_vault.decrypt(ciphertext) == "pw"
+    assert Vault(NEW_KEY).decrypt(rotated_vault.rotate(ciphertext)) == "pw"
+
+
+def test_wrong_key_says_what_to_do() -> None:
+    ciphertext = Vault(OLD_KEY).encrypt("pw")
+    with pytest.raises(ConfigError, match="MIKROSYNC_PREVIOUS_SECRET_KEYS"):
+        Vault(NEW_KEY).decrypt(ciphertext)
+
+
+def test_password_hash_verifies_only_the_right_password() -> None:
+    hashed = hash_password("S3cure-pass!")
+    assert "S3cure" not in hashed
+    assert verify_password("S3cure-pass!", hashed)
+    assert not verify_password("wrong", hashed)
+    assert not verify_password("S3cure-pass!", None)
+
+
+def test_tokens_expire_and_reject_other_keys() -> None:
+    token = issue_token(secret_key=NEW_KEY, user_id=7, ttl=timedelta(minutes=5))
+    claims = read_token(token, secret_key=NEW_KEY)
+    assert claims is not None and claims.user_id == 7
+    assert read_token(token, secret_key=OLD_KEY) is None
+    expired = issue_token(secret_key=NEW_KEY, user_id=7, ttl=timedelta(seconds=-1))
+    assert read_token(expired, secret_key=NEW_KEY) is None
+    assert read_token("not-a-token", secret_key=NEW_KEY) is None
