@@ -26,7 +26,12 @@ async def test_package_crud_and_defaults(client: httpx.AsyncClient, owner: Staff
 
 async def test_hourly_package_and_explicit_profile(client: httpx.AsyncClient, owner: Staff) -> None:
     created = await make_package(
-        client, owner, service="hotspot", duration_days=0, duration_hours=1, duration_minutes=30,
+        client,
+        owner,
+        service="hotspot",
+        duration_days=0,
+        duration_hours=1,
+        duration_minutes=30,
         profile_name="hs-1h30",
     )
     assert created["duration_minutes"] == 90 and created["profile_name"] == "hs-1h30"

@@ -15,17 +15,18 @@ from tests.helpers import make_package, make_router, make_subscriber
 
 
 async def _events(client: httpx.AsyncClient, staff: Staff, subscriber_id: int) -> list[Any]:
-    response = await client.get(f"/api/v1/subscribers/{subscriber_id}/events",
-                                headers=staff.headers)
+    response = await client.get(
+        f"/api/v1/subscribers/{subscriber_id}/events", headers=staff.headers
+    )
     assert response.status_code == 200
     events: list[Any] = response.json()
     return events
 
 
-async def _action(client: httpx.AsyncClient, staff: Staff, subscriber_id: int, action: str
-                  ) -> httpx.Response:
-    return await client.post(f"/api/v1/subscribers/{subscriber_id}/{action}",
-                             headers=staff.headers)
+async def _action(
+    client: httpx.AsyncClient, staff: Staff, subscriber_id: int, action: str
+) -> httpx.Response:
+    return await client.post(f"/api/v1/subscribers/{subscriber_id}/{action}", headers=staff.headers)
 
 
 async def test_create_is_pending_at_version_1_with_add_user_event(
@@ -43,8 +44,9 @@ async def test_create_is_pending_at_version_1_with_add_user_event(
     ]
     assert events[0]["actor"] == owner.email
     async with runtime.sessionmaker() as session:
-        row = (await session.scalars(select(Subscriber).where(
-            Subscriber.id == created["id"]))).one()
+        row = (
+            await session.scalars(select(Subscriber).where(Subscriber.id == created["id"]))
+        ).one()
     assert row.password_encrypted and "Pw-alice1" not in row.password_encrypted
     assert runtime.vault.decrypt(row.password_encrypted) == "Pw-alice1"
 
@@ -55,14 +57,16 @@ async def test_package_change_sets_pending_package_only(
     created = await make_subscriber(client, owner)
     faster = await make_package(client, owner, rate_limit="50M/20M")
     url = f"/api/v1/subscribers/{created['id']}"
-    patched = (await client.patch(url, json={"package_id": faster["id"]},
-                                  headers=owner.headers)).json()
+    patched = (
+        await client.patch(url, json={"package_id": faster["id"]}, headers=owner.headers)
+    ).json()
     assert patched["package_id"] == created["package_id"]
     assert patched["pending_package_id"] == faster["id"]
     assert patched["desired_version"] == 2 and patched["sync_status"] == "pending"
     assert (await _events(client, owner, created["id"]))[0]["operation"] == "updateUserPackage"
-    back = (await client.patch(url, json={"package_id": created["package_id"]},
-                               headers=owner.headers)).json()
+    back = (
+        await client.patch(url, json={"package_id": created["package_id"]}, headers=owner.headers)
+    ).json()
     assert back["pending_package_id"] is None and back["desired_version"] == 3
 
 
@@ -71,11 +75,13 @@ async def test_contact_change_does_not_touch_the_router_state(
 ) -> None:
     created = await make_subscriber(client, owner)
     url = f"/api/v1/subscribers/{created['id']}"
-    patched = (await client.patch(url, json={"full_name": "Ada", "phone": "+1 555"},
-                                  headers=owner.headers)).json()
+    patched = (
+        await client.patch(url, json={"full_name": "Ada", "phone": "+1 555"}, headers=owner.headers)
+    ).json()
     assert patched["full_name"] == "Ada" and patched["desired_version"] == 1
-    password = (await client.patch(url, json={"password": "New-pw-2"},
-                                   headers=owner.headers)).json()
+    password = (
+        await client.patch(url, json={"password": "New-pw-2"}, headers=owner.headers)
+    ).json()
     assert password["desired_version"] == 2
     assert (await _events(client, owner, created["id"]))[0]["operation"] == "updateUser"
     same = (await client.patch(url, json={"password": "New-pw-2"}, headers=owner.headers)).json()
@@ -102,8 +108,14 @@ async def test_suspend_connect_renew_retry_delete(client: httpx.AsyncClient, own
     blocked = await _action(client, owner, sid, "suspend")
     assert blocked.status_code == 409 and "being removed" in blocked.json()["detail"]
     operations = [e["operation"] for e in await _events(client, owner, sid)]
-    assert operations == ["removeUser", "retry", "connectUser", "connectUser",
-                          "disconnectUser", "addUser"]
+    assert operations == [
+        "removeUser",
+        "retry",
+        "connectUser",
+        "connectUser",
+        "disconnectUser",
+        "addUser",
+    ]
 
 
 async def test_expired_subscriber_renewal_reconnects(
@@ -132,8 +144,12 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient, owner: Sta
     ids = []
     for index in range(5):
         created = await make_subscriber(
-            client, owner, router_id=router["id"], package_id=package["id"],
-            username=f"client{index}", full_name=f"Client Number {index}",
+            client,
+            owner,
+            router_id=router["id"],
+            package_id=package["id"],
+            username=f"client{index}",
+            full_name=f"Client Number {index}",
         )
         ids.append(created["id"])
     await make_subscriber(client, owner, router_id=other_router["id"], package_id=package["id"])
@@ -155,8 +171,9 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient, owner: Sta
     assert (await listing(expired=True))["total"] == 0
     assert (await listing(expired=False))["total"] == 6
     assert (await listing(package_id=package["id"]))["total"] == 6
-    bad = await client.get("/api/v1/subscribers", params={"sync_status": "weird"},
-                           headers=owner.headers)
+    bad = await client.get(
+        "/api/v1/subscribers", params={"sync_status": "weird"}, headers=owner.headers
+    )
     assert bad.status_code == 422
 
 
@@ -166,8 +183,13 @@ async def test_subscriber_validation_names_the_field(
     router = await make_router(client, owner)
     pppoe = await make_package(client, owner)
     static = await make_package(client, owner, service="static")
-    base = {"router_id": router["id"], "package_id": pppoe["id"], "service": "pppoe",
-            "username": "bob", "password": "pw-bob"}
+    base = {
+        "router_id": router["id"],
+        "package_id": pppoe["id"],
+        "service": "pppoe",
+        "username": "bob",
+        "password": "pw-bob",
+    }
     cases = {
         "username": {"username": "bob smith"},
         "password": {"password": "tab\tpw"},
@@ -180,8 +202,9 @@ async def test_subscriber_validation_names_the_field(
         "expires_at": {"expires_at": "2030-01-01T00:00:00"},
     }
     for field, override in cases.items():
-        response = await client.post("/api/v1/subscribers", json=base | override,
-                                     headers=owner.headers)
+        response = await client.post(
+            "/api/v1/subscribers", json=base | override, headers=owner.headers
+        )
         assert response.status_code == 422, (field, response.text)
         assert response.json()["detail"][0]["loc"][-1] == field, response.text
     needs_ip = base | {"service": "static", "package_id": static["id"], "password": None}
@@ -196,14 +219,23 @@ async def test_static_subscriber_and_duplicates(client: httpx.AsyncClient, owner
     router = await make_router(client, owner)
     static = await make_package(client, owner, service="static")
     created = await make_subscriber(
-        client, owner, router_id=router["id"], package_id=static["id"], service="static",
-        username="shop-1", password=None, static_ip="10.20.0.5",
+        client,
+        owner,
+        router_id=router["id"],
+        package_id=static["id"],
+        service="static",
+        username="shop-1",
+        password=None,
+        static_ip="10.20.0.5",
     )
     assert created["static_ip"] == "10.20.0.5"
-    for override in ({"username": "shop-1", "static_ip": "10.20.0.6"},
-                     {"username": "shop-2", "static_ip": "10.20.0.5"}):
+    for override in (
+        {"username": "shop-1", "static_ip": "10.20.0.6"},
+        {"username": "shop-2", "static_ip": "10.20.0.5"},
+    ):
         body = {"router_id": router["id"], "package_id": static["id"], "service": "static"}
-        response = await client.post("/api/v1/subscribers", json=body | override,
-                                     headers=owner.headers)
+        response = await client.post(
+            "/api/v1/subscribers", json=body | override, headers=owner.headers
+        )
         assert response.status_code == 409, response.text
         assert "already used on this router" in response.json()["detail"]

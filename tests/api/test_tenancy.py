@@ -49,8 +49,9 @@ async def test_other_tenant_gets_404_for_everything(
     for listing in ("/api/v1/routers", "/api/v1/packages", "/api/v1/subscribers"):
         response = await client.get(listing, headers=intruder.headers)
         assert response.status_code == 200
-        assert str(victim["id"]) not in str([item.get("id") for item in
-                                             response.json() if isinstance(item, dict)])
+        assert str(victim["id"]) not in str(
+            [item.get("id") for item in response.json() if isinstance(item, dict)]
+        )
     page = (await client.get("/api/v1/subscribers", headers=intruder.headers)).json()
     assert page["total"] == 0
 
@@ -59,8 +60,13 @@ async def test_cross_tenant_references_in_bodies_are_refused(
     client: httpx.AsyncClient, factory: TenantFactory, victim: dict[str, Any]
 ) -> None:
     intruder = await factory.staff(await factory.tenant())
-    body = {"router_id": victim["router_id"], "package_id": victim["package_id"],
-            "service": "pppoe", "username": "sneaky", "password": "pw"}
+    body = {
+        "router_id": victim["router_id"],
+        "package_id": victim["package_id"],
+        "service": "pppoe",
+        "username": "sneaky",
+        "password": "pw",
+    }
     response = await client.post("/api/v1/subscribers", json=body, headers=intruder.headers)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == "router_id"
@@ -73,9 +79,17 @@ async def test_viewer_can_read_but_every_write_is_403(
     writes = [r for r in _id_requests(victim) if r[0] != "GET"] + [
         ("POST", "/api/v1/routers", {"name": "x", "host": "h", "username": "u", "password": "p"}),
         ("POST", "/api/v1/packages", {"name": "x", "service": "pppoe", "rate_limit": "1M"}),
-        ("POST", "/api/v1/subscribers", {"router_id": victim["router_id"],
-                                         "package_id": victim["package_id"], "service": "pppoe",
-                                         "username": "v", "password": "p"}),
+        (
+            "POST",
+            "/api/v1/subscribers",
+            {
+                "router_id": victim["router_id"],
+                "package_id": victim["package_id"],
+                "service": "pppoe",
+                "username": "v",
+                "password": "p",
+            },
+        ),
         ("POST", "/api/v1/users", {"email": "x@isp.test", "password": "long-enough-pw"}),
     ]
     for method, url, body in writes:
@@ -90,9 +104,11 @@ async def test_operator_manages_subscribers_but_not_routers(
     client: httpx.AsyncClient, factory: TenantFactory, owner: Staff, victim: dict[str, Any]
 ) -> None:
     operator = await factory.staff(owner.tenant_id, Role.OPERATOR)
-    suspend = await client.post(f"/api/v1/subscribers/{victim['id']}/suspend",
-                                headers=operator.headers)
+    suspend = await client.post(
+        f"/api/v1/subscribers/{victim['id']}/suspend", headers=operator.headers
+    )
     assert suspend.status_code == 200
-    router = await client.patch(f"/api/v1/routers/{victim['router_id']}", json={"port": 1},
-                                headers=operator.headers)
+    router = await client.patch(
+        f"/api/v1/routers/{victim['router_id']}", json={"port": 1}, headers=operator.headers
+    )
     assert router.status_code == 403

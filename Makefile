@@ -1,0 +1,45 @@
+# One command per task. `make run` and `make test` do all the set-up they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Trust auth ignores the password; a server that scripts/ensure-services.sh installed uses it.
+export MIKROSYNC_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres:mikrosync-test@127.0.0.1:5432/postgres
+
+.PHONY: install run test lint fmt typecheck services check clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mikrosync needs Python 3.11 or newer")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run mikrosync on its embedded default (SQLite, generated key): the API on http://127.0.0.1:8000
+run: install
+	$(BIN)/mikrosync serve --port 8000
+
+## Install, start PostgreSQL and Redis if needed, run the whole test suite
+test: install services
+	$(BIN)/pytest
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

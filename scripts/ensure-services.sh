@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Start PostgreSQL and Redis for the test suite if they are not already answering,
+# installing them from Debian's packages first when they are missing (needs root or sudo).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+APT_UPDATED=0
+
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+wait_for() {  # wait_for DESCRIPTION COMMAND...
+  local what=$1; shift
+  for _ in $(seq 1 60); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "ensure-services: $what did not come up" >&2
+  return 1
+}
+
+postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+
+if ! command -v pg_isready >/dev/null 2>&1 || ! postgres_up; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    echo "ensure-services: installing PostgreSQL"
+    apt_install postgresql
+  fi
+  echo "ensure-services: starting PostgreSQL"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_for "PostgreSQL" postgres_up
+  # A fresh install asks for a password over TCP; give the postgres role the one the tests use.
+  $SUDO runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'mikrosync-test'" \
+    >/dev/null 2>&1 || true
+fi
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
+
+if ! command -v redis-cli >/dev/null 2>&1 || ! redis_up; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "ensure-services: installing Redis"
+    apt_install redis-server
+  fi
+  echo "ensure-services: starting Redis"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  wait_for "Redis" redis_up
+fi
+echo "ensure-services: PostgreSQL and Redis are up"

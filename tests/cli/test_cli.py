@@ -1,0 +1,179 @@
+"""The real `mikrosync` command, run as a user would run it, in a scratch directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+MIKROSYNC = [sys.executable, "-m", "mikrosync"]
+
+
+def _run(
+    cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    return subprocess.run(
+        [*MIKROSYNC, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=clean | (env or {}),
+        timeout=60,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_first_run_flow_on_the_embedded_default(tmp_path: Path) -> None:
+    migrated = _run(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "embedded SQLite" in migrated.stderr and "secret key" in migrated.stderr
+    assert (tmp_path / ".mikrosync" / "mikrosync.db").exists()
+    created = _run(tmp_path, "tenant", "create", "acme", "--name", "Acme ISP")
+    assert created.returncode == 0 and "created tenant acme" in created.stdout
+    user = _run(
+        tmp_path,
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "ops@acme.test",
+        "--password",
+        "S3cure-pass!",
+        "--role",
+        "owner",
+    )
+    assert user.returncode == 0, user.stderr
+    piped = _run(
+        tmp_path,
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "view@acme.test",
+        "--role",
+        "viewer",
+        stdin="Viewer-pass-1\n",
+    )
+    assert piped.returncode == 0, piped.stderr
+    admin = _run(
+        tmp_path,
+        "user",
+        "create",
+        "--platform-admin",
+        "--email",
+        "root@isp.test",
+        "--password",
+        "Platform-pass-1",
+    )
+    assert admin.returncode == 0 and "platform admin" in admin.stdout
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    assert _run(tmp_path, "migrate").returncode == 0
+    cases = [
+        (("tenant", "create", "acme", "--name", "A"), None, "already exists"),
+        (
+            ("user", "create", "--tenant", "ghost", "--email", "a@b.test", "--password", "x" * 10),
+            None,
+            "no tenant with slug 'ghost'",
+        ),
+        (
+            ("user", "create", "--email", "a@b.test", "--password", "x" * 10),
+            None,
+            "exactly one of --tenant",
+        ),
+        (
+            ("user", "create", "--platform-admin", "--email", "a@b.test", "--password", "short"),
+            None,
+            "at least 8 characters",
+        ),
+        (("tenant", "create", "Bad Slug", "--name", "A"), None, "slug must be"),
+        (("migrate",), {"MIKROSYNC_DATABASE_URL": "mysql://x/y"}, "MIKROSYNC_DATABASE_URL"),
+        (("migrate",), {"MIKROSYNC_SECRET_KEY": "changethis"}, "MIKROSYNC_SECRET_KEY"),
+    ]
+    assert _run(tmp_path, "tenant", "create", "acme", "--name", "A").returncode == 0
+    for args, env, expected in cases:
+        result = _run(tmp_path, *args, env=env)
+        assert result.returncode != 0, args
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path, "migrate", env={"MIKROSYNC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    )
+    assert result.returncode == 2
+    assert "cannot migrate the database" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["demo", "worker", "reconcile --router r1 --tenant acme"])
+def test_later_commands_say_not_available_yet(tmp_path: Path, command: str) -> None:
+    result = _run(tmp_path, *command.split())
+    assert result.returncode == 3
+    assert "not available yet" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "demo",
+        "serve",
+        "worker",
+        "migrate",
+        "simulate-router",
+        "reconcile",
+        "tenant create",
+        "user create",
+    ],
+)
+def test_every_command_has_help(tmp_path: Path, command: str) -> None:
+    result = _run(tmp_path, *command.split(), "--help")
+    assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_serve_answers_health_and_api(tmp_path: Path) -> None:
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    server = subprocess.Popen(
+        [*MIKROSYNC, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        unauth = httpx.get(f"http://127.0.0.1:{port}/api/v1/subscribers")
+        assert unauth.status_code == 401
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert "mikrosync API on" in output
