@@ -12,7 +12,9 @@ Rules:
 - a session that failed mid-command (timeout, lost connection, ``!fatal``, early stop of a
   stream) is closed, never returned (see ``session.py``);
 - ``run`` retries an operation once when its first command failed on a *reused* session with a
-  lost connection: that session died while idle and the command never reached the router.
+  lost connection before any reply sentence: that session died while idle (the router
+  restarted), so the command most likely never arrived. Operations are idempotent (they
+  re-read before writing), so even the unlikely other case is harmless.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class RouterPool:
             try:
                 return await operation(session)
             except ConnectionLost:
-                if not (session.reused and session.commands == 1):
+                if not (session.reused and session.commands == 1 and not session.replied):
                     raise
         async with self.session() as session:
             return await operation(session)

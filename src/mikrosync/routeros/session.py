@@ -110,6 +110,8 @@ class Session:
         self.reused = False
         self.commands = 0
         """Commands sent in the current lease (the pool resets it)."""
+        self.replied = False
+        """Whether the current command got at least one reply sentence."""
         self.last_done: Row = {}
         """Attributes of the last ``!done`` (``ret`` holds the id an ``add`` created)."""
 
@@ -127,12 +129,14 @@ class Session:
         what = f"{self._config.describe()} {command}"
         protocol = self._api.protocol
         self.commands += 1
+        self.replied = False
         self.broken = True  # until the reply has been read to its !done
         traps: list[Row] = []
         try:
             await protocol.writeSentence(command, *words)
             while True:
                 reply, reply_words = await protocol.readSentence()
+                self.replied = True
                 attributes = _attributes(reply_words)
                 if reply == "!re" and attributes:
                     yield attributes

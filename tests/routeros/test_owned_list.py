@@ -1,0 +1,63 @@
+"""Listing every owned object costs ONE print, streamed, whatever the table size."""
+
+from __future__ import annotations
+
+from mikrosync.routeros import OwnerTag, PoolRegistry, PppSecret, RouterClient
+from mikrosync.simulator import SimRouter
+
+OWNED = 3000
+FOREIGN = 500
+
+
+def seed(sim: SimRouter) -> None:
+    """Load thousands of secrets through a state dump (adding them one by one is slow)."""
+    sim.add_row("/ppp/secret", {"name": "template", "password": "p"})
+    state = sim.dump_state()
+    table = state["tables"]["/ppp/secret"]
+    template = table["items"][0]
+    comments: list[str | None] = [
+        OwnerTag.subscriber(1 if i % 3 else 12, i).render() for i in range(OWNED)
+    ]  # tenant 12 must not leak into tenant 1's prefix
+    comments += [
+        [None, "mikrosync-legacy", "Mikrosync:t=1:s=1", "mikrosync:t=1:x=1"][i % 4]
+        for i in range(FOREIGN)
+    ]
+    items = []
+    for i, comment in enumerate(comments):
+        item = {**template, ".id": f"*{i + 1:X}", "name": str(10_000 + i)}
+        item.pop("comment", None)
+        if comment is not None:
+            item["comment"] = comment
+        items.append(item)
+    table["items"], table["next_id"] = items, len(items) + 1
+    sim.load_state(state)
+
+
+async def test_owned_objects_stream_in_one_print(client: RouterClient, sim: SimRouter) -> None:
+    seed(sim)
+    sim.reset_command_log()
+    names = [s.name async for s in client.iter_owned(PppSecret)]
+    assert len(names) == OWNED
+    assert names[0] == "10000"  # numeric names are not turned into ints
+    assert sim.command_log == ["/ppp/secret/print"]
+
+
+async def test_owned_list_scoped_to_one_tenant(client: RouterClient, sim: SimRouter) -> None:
+    seed(sim)
+    sim.reset_command_log()
+    secrets = await client.list_owned(PppSecret, tenant_id=1)
+    assert len(secrets) == OWNED - len(range(0, OWNED, 3))
+    assert {s.owner.tenant_id for s in secrets if s.owner} == {"1"}
+    assert sim.command_log == ["/ppp/secret/print"]
+
+
+async def test_stopping_a_stream_early_discards_its_session(
+    registry: PoolRegistry, client: RouterClient, sim: SimRouter
+) -> None:
+    seed(sim)
+    async for _ in client.iter_owned(PppSecret):
+        break
+    pool = client.pool
+    assert pool.idle_count == 0  # the half-read session was closed, not pooled
+    assert await client.identity() == "MikroTik"
+    assert pool.opened == 2
