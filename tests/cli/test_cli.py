@@ -177,3 +177,10 @@ def test_serve_answers_health_and_api(tmp_path: Path) -> None:
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert "mikrosync API on" in output
+
+
+def test_serve_refuses_an_external_database_that_is_behind(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'external.db'}"
+    result = _run(tmp_path, "serve", env={"MIKROSYNC_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "run `mikrosync migrate` first" in result.stderr

@@ -9,6 +9,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from mikrosync.app import create_app
 from mikrosync.cli.common import fail, settings_or_exit
 from mikrosync.db import migrate as migrations
+from mikrosync.settings import Settings
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Migrate the embedded database; refuse to start on an external one that is behind."""
+    url = settings.resolved_database_url
+    try:
+        if settings.is_embedded_database:
+            # The embedded database belongs to this installation alone: bring it up to date,
+            # so the first run needs no separate `mikrosync migrate`.
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            migrations.upgrade(url)
+        elif migrations.pending_migrations(url):
+            raise fail("the database schema is not up to date; run `mikrosync migrate` first")
+    except (SQLAlchemyError, OSError) as exc:
+        raise fail(f"cannot reach the database: {exc}") from None
 
 
 def serve(
@@ -17,14 +33,7 @@ def serve(
 ) -> None:
     """Run the REST API."""
     settings = settings_or_exit(announce=True)
-    if settings.is_embedded_database:
-        # The embedded database belongs to this process alone: bring it up to date, so the
-        # first run needs no separate `mikrosync migrate`.
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            migrations.upgrade(settings.resolved_database_url)
-        except (SQLAlchemyError, OSError) as exc:
-            raise fail(f"cannot prepare the embedded database: {exc}") from None
+    _prepare_database(settings)
     app = create_app(settings)
     typer.echo(f"mikrosync API on http://{host}:{port}/api/v1 (docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())

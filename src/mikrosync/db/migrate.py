@@ -6,10 +6,15 @@ Alembic's env.py runs its own event loop, so these helpers are synchronous; asyn
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from mikrosync.db.session import make_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -28,3 +33,21 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+
+def pending_migrations(database_url: str) -> bool:
+    """True when the database is not at the newest revision (or has no schema at all)."""
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    return asyncio.run(_current_revision(database_url)) != head
+
+
+async def _current_revision(database_url: str) -> str | None:
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
