@@ -28,7 +28,6 @@ from mikrosync.routeros import (
 from mikrosync.routeros.pool import RouterPool
 from mikrosync.simulator import SimRouter
 
-
 ConfigFactory = Callable[..., RouterConfig]
 TAG = OwnerTag.subscriber(1, 1).render()
 ALICE = PppSecret(name="alice", password="pw", profile="default", comment=TAG)

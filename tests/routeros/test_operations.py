@@ -89,7 +89,7 @@ async def test_numeric_usernames_stay_text(client: RouterClient, sim: SimRouter)
 
 
 async def test_utf8_comment_round_trips(client: RouterClient, sim: SimRouter) -> None:
-    note = "Zürich – café ☕ 東京"
+    note = "Zürich, café ☕ 東京"
     await client.ensure(PppSecret(name="u1", password="p", comment=note), take_over=True)
     found = await client.find(PppSecret, "u1")
     assert found is not None and found.comment == note and found.owner is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mikrosync.routeros import OwnerTag, PoolRegistry, PppSecret, RouterClient
+import pytest
+
+from mikrosync.routeros import OwnerTag, PoolRegistry, PppSecret, RouterClient, RouterTimeout
 from mikrosync.simulator import SimRouter
 
 OWNED = 3000
@@ -61,3 +63,11 @@ async def test_stopping_a_stream_early_discards_its_session(
     assert pool.idle_count == 0  # the half-read session was closed, not pooled
     assert await client.identity() == "MikroTik"
     assert pool.opened == 2
+
+
+async def test_stalled_stream_times_out(client: RouterClient, sim: SimRouter) -> None:
+    sim.stall_next(path="/ppp/secret/print")
+    with pytest.raises(RouterTimeout):
+        await client.list_owned(PppSecret)
+    assert client.pool.idle_count == 0
+    assert await client.list_owned(PppSecret) == []

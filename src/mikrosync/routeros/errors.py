@@ -60,29 +60,24 @@ class ProtocolViolation(TransientRouterError):
     """The reply could not be decoded; the session is out of step and was discarded."""
 
 
-class TrapMixin:
-    """Data a ``!trap`` reply carries: its category (may be absent) and the command."""
+class RouterTrap(RouterOSError):
+    """A ``!trap`` reply: the router's message, its category (may be absent), the command.
 
-    category: int | None
-    command: str
+    Never raised itself: every trap is either ``TransientTrap`` or ``PermanentTrap``.
+    """
+
+    def __init__(self, message: str, *, category: int | None, command: str) -> None:
+        super().__init__(message)
+        self.category = category
+        self.command = command
 
 
-class TransientTrap(TrapMixin, TransientRouterError):
+class TransientTrap(RouterTrap, TransientRouterError):
     """A ``!trap`` that can heal by retrying, e.g. category 2 (``interrupted``)."""
 
-    def __init__(self, message: str, *, category: int | None, command: str) -> None:
-        super().__init__(message)
-        self.category = category
-        self.command = command
 
-
-class PermanentTrap(TrapMixin, PermanentRouterError):
+class PermanentTrap(RouterTrap, PermanentRouterError):
     """A ``!trap`` that retrying will not heal: unknown profile, invalid value, no such menu."""
-
-    def __init__(self, message: str, *, category: int | None, command: str) -> None:
-        super().__init__(message)
-        self.category = category
-        self.command = command
 
 
 class AuthError(PermanentRouterError):

@@ -141,10 +141,9 @@ def from_row(cls: type[R], row: Mapping[str, str]) -> R:
 
 
 @dataclass(frozen=True)
-class PppProfile(Record):
-    """``/ppp/profile``: the package's speed, as ``rate-limit`` (``rx/tx``, e.g. ``10M/5M``)."""
+class RateProfile(Record):
+    """A profile carrying a package's speed as ``rate-limit`` (``rx/tx``, e.g. ``10M/5M``)."""
 
-    PATH: ClassVar[str] = "/ppp/profile"
     name: str
     rate_limit: str | None = None
     comment: str | None = None
@@ -152,14 +151,17 @@ class PppProfile(Record):
 
 
 @dataclass(frozen=True)
-class HotspotProfile(Record):
+class PppProfile(RateProfile):
+    """``/ppp/profile``: what a PPP secret's ``profile`` names."""
+
+    PATH: ClassVar[str] = "/ppp/profile"
+
+
+@dataclass(frozen=True)
+class HotspotProfile(RateProfile):
     """``/ip/hotspot/user/profile``: the hotspot twin of ``PppProfile``."""
 
     PATH: ClassVar[str] = "/ip/hotspot/user/profile"
-    name: str
-    rate_limit: str | None = None
-    comment: str | None = None
-    id: str = ""
 
 
 @dataclass(frozen=True)

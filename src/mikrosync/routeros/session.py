@@ -73,18 +73,18 @@ def translate(exc: Exception, *, stage: Stage, what: str) -> RouterOSError:
         traps = exc.traps if isinstance(exc, lre.MultiTrapError) else (exc,)
         return trap_error(str(exc), traps[0].category, what)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsError(f"{what}: {exc.verify_message or exc}")
+        return TlsError(f"{what}: {getattr(exc, 'verify_message', None) or exc}")
     if isinstance(exc, _CLOSED_ERRORS):
         if stage == "command":
             return ConnectionLost(f"{what}: connection lost ({exc!r})")
         return SessionLimit(f"{what}: router closed the connection during {stage} ({exc!r})")
-    if isinstance(exc, lre.ProtocolError | UnicodeError):
+    if isinstance(exc, lre.ProtocolError | ValueError):  # incl. UnicodeError, malformed words
         return ProtocolViolation(f"{what}: {exc}")
     if isinstance(exc, OSError):
         if stage == "connect":
             return ConnectError(f"{what}: {exc.strerror or exc!r}")
         return ConnectionLost(f"{what}: {exc!r}")
-    raise exc
+    raise exc  # not a router failure but a bug: let it surface unchanged
 
 
 def _attributes(words: tuple[str, ...]) -> Row:
