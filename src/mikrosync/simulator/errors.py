@@ -13,6 +13,7 @@ __all__ = [
     "Fatal",
     "Trap",
     "TrapError",
+    "builtin_not_removable",
     "duplicate",
     "invalid_value",
     "missing_required",
@@ -83,6 +84,11 @@ def missing_required(name: str) -> TrapError:
 def duplicate(message: str) -> TrapError:
     """Duplicate key; each menu has its own text and none carries a category (§7)."""
     return trap(message)
+
+
+def builtin_not_removable() -> TrapError:
+    """Removing a built-in item (the `default` profiles); the real text is our guess."""
+    return trap("failure: default item can not be removed")
 
 
 def unknown_command(segment: str) -> TrapError:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mikrosync.simulator.errors import (
+    builtin_not_removable,
     duplicate,
     missing_required,
     no_such_item,
@@ -176,7 +177,7 @@ class Table:
         ids = list(ids)
         builtin_ids = {b[".id"] for b in self.spec.builtins}
         if not self.spec.removable_builtins and builtin_ids.intersection(ids):
-            raise duplicate("failure: default item can not be removed")
+            raise builtin_not_removable()
         return [self.items.pop(item_id) for item_id in ids]
 
     # -- reading ------------------------------------------------------------------------------
