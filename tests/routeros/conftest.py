@@ -53,5 +53,6 @@ def make_config(sim: SimRouter) -> ConfigFactory:
 
 
 @pytest.fixture
-def client(registry: PoolRegistry, make_config: ConfigFactory) -> RouterClient:
+def ros(registry: PoolRegistry, make_config: ConfigFactory) -> RouterClient:
+    """A RouterClient on the simulator (not named `client`: tests/conftest.py has an HTTP one)."""
     return registry.client(make_config())

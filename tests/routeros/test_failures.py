@@ -59,116 +59,114 @@ async def silent_server() -> AsyncIterator[int]:
 
 
 async def test_stall_ends_in_timeout_and_the_session_is_not_reused(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
-    await client.identity()
+    await ros.identity()
     sim.stall_next()
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RouterTimeout) as caught:
-        await client.identity()
-    assert loop.time() - started < client.pool.config.command_timeout * 3
+        await ros.identity()
+    assert loop.time() - started < ros.pool.config.command_timeout * 3
     assert isinstance(caught.value, TransientRouterError)
     assert isinstance(caught.value.__cause__, TimeoutError)
-    assert client.pool.idle_count == 0
-    assert await client.identity() == "MikroTik"
-    assert client.pool.opened == 2
+    assert ros.pool.idle_count == 0
+    assert await ros.identity() == "MikroTik"
+    assert ros.pool.opened == 2
 
 
 async def test_connection_dropped_mid_reply_is_connection_lost(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
     sim.add_row("/ppp/secret", {"name": "alice", "password": "pw", "comment": TAG})
     sim.drop_next(path="/ppp/secret/print")
     with pytest.raises(ConnectionLost) as caught:
-        await client.find(PppSecret, "alice")
+        await ros.find(PppSecret, "alice")
     assert caught.value.__cause__ is not None
-    assert await client.find(PppSecret, "alice") is not None
+    assert await ros.find(PppSecret, "alice") is not None
 
 
 async def test_ghost_success_then_retried_ensure_converges(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
     sim.ghost_next(path="/ppp/secret/add")
     with pytest.raises(ConnectionLost):
-        await client.ensure(ALICE)
+        await ros.ensure(ALICE)
     assert [row["name"] for row in sim.rows("/ppp/secret")] == ["alice"]  # it was applied
-    retried = await client.ensure(ALICE)
+    retried = await ros.ensure(ALICE)
     assert retried.action == "unchanged" and not retried.changed
     assert len(sim.rows("/ppp/secret")) == 1
 
 
 async def test_add_refused_as_duplicate_adopts_the_existing_object(
-    client: RouterClient, sim: SimRouter, monkeypatch: pytest.MonkeyPatch
+    ros: RouterClient, sim: SimRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Someone adds "alice" between our print and our add: make the first print miss her.
     sim.add_row("/ppp/secret", {"name": "alice", "password": "old", "comment": TAG})
-    real_select = client._select
+    real_select = ros._select
     calls: list[object] = []
 
     async def first_print_misses(*args: Any) -> Any:
         calls.append(args)
         return [] if len(calls) == 1 else await real_select(*args)
 
-    monkeypatch.setattr(client, "_select", first_print_misses)
-    result = await client.ensure(ALICE)
+    monkeypatch.setattr(ros, "_select", first_print_misses)
+    result = await ros.ensure(ALICE)
     assert result.action == "updated" and result.changed_fields == ("password",)
-    assert client.write_log == ["/ppp/secret/add", "/ppp/secret/set"]
+    assert ros.write_log == ["/ppp/secret/add", "/ppp/secret/set"]
     assert [row["password"] for row in sim.rows("/ppp/secret")] == ["pw"]
 
 
 async def test_duplicate_trap_without_an_object_is_reported(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
     sim.trap_next("/ppp/secret/add", message="failure: secret with the same name already exists")
     with pytest.raises(PermanentTrap, match="already exists"):
-        await client.ensure(ALICE)
+        await ros.ensure(ALICE)
 
 
-async def test_fatal_is_transient_with_the_routers_words(
-    client: RouterClient, sim: SimRouter
-) -> None:
+async def test_fatal_is_transient_with_the_routers_words(ros: RouterClient, sim: SimRouter) -> None:
     sim.fatal_next(message="out of memory")
     with pytest.raises(FatalError) as caught:
-        await client.identity()
+        await ros.identity()
     assert caught.value.message == "out of memory"
     assert isinstance(caught.value, TransientRouterError)
-    assert await client.identity() == "MikroTik"
+    assert await ros.identity() == "MikroTik"
 
 
 async def test_session_limit_is_transient(
-    client: RouterClient, sim: SimRouter, make_config: ConfigFactory
+    ros: RouterClient, sim: SimRouter, make_config: ConfigFactory
 ) -> None:
     sim.set_max_sessions(1)
-    async with client.pool.session() as held:
+    async with ros.pool.session() as held:
         await held.run("/system/identity/print")
         with pytest.raises(SessionLimit) as caught:
-            await client.identity()  # needs a second session
+            await ros.identity()  # needs a second session
     assert isinstance(caught.value, TransientRouterError)
-    assert await client.identity() == "MikroTik"  # the held session came back to the pool
+    assert await ros.identity() == "MikroTik"  # the held session came back to the pool
 
 
-async def test_router_restart_pool_reconnects(client: RouterClient, sim: SimRouter) -> None:
-    await client.identity()
-    assert client.pool.idle_count == 1
+async def test_router_restart_pool_reconnects(ros: RouterClient, sim: SimRouter) -> None:
+    await ros.identity()
+    assert ros.pool.idle_count == 1
     await sim.go_down()
     with pytest.raises(ConnectError):
-        await client.identity()
+        await ros.identity()
     await sim.come_up()
-    assert await client.identity() == "MikroTik"
-    assert client.pool.opened == 2
+    assert await ros.identity() == "MikroTik"
+    assert ros.pool.opened == 2
 
 
 async def test_stale_pooled_session_is_retried_once_transparently(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
-    await client.identity()
-    (session,) = client.pool._idle
+    await ros.identity()
+    (session,) = ros.pool._idle
     session.looks_alive = lambda: True  # type: ignore[method-assign]  # as if EOF not seen yet
     await sim.go_down()
     await sim.come_up()
-    assert await client.identity() == "MikroTik"
-    assert client.pool.opened == 2
+    assert await ros.identity() == "MikroTik"
+    assert ros.pool.opened == 2
 
 
 async def test_refused_connection_is_connect_error(make_config: ConfigFactory) -> None:
@@ -198,26 +196,26 @@ async def test_bad_password_is_auth_error(make_config: ConfigFactory) -> None:
 
 
 async def test_unknown_profile_is_permanent_trap_with_category(
-    client: RouterClient, sim: SimRouter
+    ros: RouterClient, sim: SimRouter
 ) -> None:
     with pytest.raises(PermanentTrap) as caught:
-        await client.ensure(PppSecret(name="x", profile="no-such-plan", comment=TAG))
+        await ros.ensure(PppSecret(name="x", profile="no-such-plan", comment=TAG))
     assert caught.value.message == "input does not match any value of profile"
     assert caught.value.category == 1
     assert caught.value.command == "/ppp/secret/add"
-    assert client.pool.opened == 1 and client.pool.idle_count == 1  # session still in step
+    assert ros.pool.opened == 1 and ros.pool.idle_count == 1  # session still in step
 
 
-async def test_unknown_menu_multitrap_is_permanent(client: RouterClient) -> None:
+async def test_unknown_menu_multitrap_is_permanent(ros: RouterClient) -> None:
     with pytest.raises(PermanentTrap, match="no such command") as caught:
-        await client.pool.run(lambda s: s.run("/routing/nonsense/print"))
+        await ros.pool.run(lambda s: s.run("/routing/nonsense/print"))
     assert caught.value.category == 0
 
 
-async def test_interrupted_trap_is_transient(client: RouterClient, sim: SimRouter) -> None:
+async def test_interrupted_trap_is_transient(ros: RouterClient, sim: SimRouter) -> None:
     sim.trap_next("/ppp/secret/print", message="interrupted", category=2)
     with pytest.raises(TransientTrap) as caught:
-        await client.find(PppSecret, "alice")
+        await ros.find(PppSecret, "alice")
     assert (caught.value.message, caught.value.category) == ("interrupted", 2)
-    assert await client.find(PppSecret, "alice") is None
-    assert client.pool.opened == 1
+    assert await ros.find(PppSecret, "alice") is None
+    assert ros.pool.opened == 1

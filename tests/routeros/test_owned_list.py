@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 import pytest
 
 from mikrosync.routeros import OwnerTag, PoolRegistry, PppSecret, RouterClient, RouterTimeout
@@ -35,39 +37,40 @@ def seed(sim: SimRouter) -> None:
     sim.load_state(state)
 
 
-async def test_owned_objects_stream_in_one_print(client: RouterClient, sim: SimRouter) -> None:
+async def test_owned_objects_stream_in_one_print(ros: RouterClient, sim: SimRouter) -> None:
     seed(sim)
     sim.reset_command_log()
-    names = [s.name async for s in client.iter_owned(PppSecret)]
+    names = [s.name async for s in ros.iter_owned(PppSecret)]
     assert len(names) == OWNED
     assert names[0] == "10000"  # numeric names are not turned into ints
     assert sim.command_log == ["/ppp/secret/print"]
 
 
-async def test_owned_list_scoped_to_one_tenant(client: RouterClient, sim: SimRouter) -> None:
+async def test_owned_list_scoped_to_one_tenant(ros: RouterClient, sim: SimRouter) -> None:
     seed(sim)
     sim.reset_command_log()
-    secrets = await client.list_owned(PppSecret, tenant_id=1)
+    secrets = await ros.list_owned(PppSecret, tenant_id=1)
     assert len(secrets) == OWNED - len(range(0, OWNED, 3))
     assert {s.owner.tenant_id for s in secrets if s.owner} == {"1"}
     assert sim.command_log == ["/ppp/secret/print"]
 
 
 async def test_stopping_a_stream_early_discards_its_session(
-    registry: PoolRegistry, client: RouterClient, sim: SimRouter
+    registry: PoolRegistry, ros: RouterClient, sim: SimRouter
 ) -> None:
     seed(sim)
-    async for _ in client.iter_owned(PppSecret):
-        break
-    pool = client.pool
+    async with aclosing(ros.iter_owned(PppSecret)) as stream:
+        async for _ in stream:
+            break
+    pool = ros.pool
     assert pool.idle_count == 0  # the half-read session was closed, not pooled
-    assert await client.identity() == "MikroTik"
+    assert await ros.identity() == "MikroTik"
     assert pool.opened == 2
 
 
-async def test_stalled_stream_times_out(client: RouterClient, sim: SimRouter) -> None:
+async def test_stalled_stream_times_out(ros: RouterClient, sim: SimRouter) -> None:
     sim.stall_next(path="/ppp/secret/print")
     with pytest.raises(RouterTimeout):
-        await client.list_owned(PppSecret)
-    assert client.pool.idle_count == 0
-    assert await client.list_owned(PppSecret) == []
+        await ros.list_owned(PppSecret)
+    assert ros.pool.idle_count == 0
+    assert await ros.list_owned(PppSecret) == []

@@ -13,27 +13,27 @@ from mikrosync.simulator import SimRouter
 ConfigFactory = Callable[..., RouterConfig]
 
 
-async def test_sessions_are_reused(client: RouterClient) -> None:
+async def test_sessions_are_reused(ros: RouterClient) -> None:
     for _ in range(5):
-        await client.identity()
-    assert client.pool.opened == 1
-    assert client.pool.idle_count == 1
+        await ros.identity()
+    assert ros.pool.opened == 1
+    assert ros.pool.idle_count == 1
 
 
 async def test_concurrency_is_bounded_by_max_sessions(
     registry: PoolRegistry, make_config: ConfigFactory, sim: SimRouter
 ) -> None:
     sim.set_latency(20)
-    client = registry.client(make_config(max_sessions=2))
+    ros = registry.client(make_config(max_sessions=2))
     peak = 0
 
     async def call() -> None:
         nonlocal peak
-        await client.identity()
+        await ros.identity()
         peak = max(peak, sim.session_count)
 
     await asyncio.gather(*(call() for _ in range(10)))
-    assert client.pool.opened == 2
+    assert ros.pool.opened == 2
     assert peak <= 2
 
 
@@ -64,11 +64,11 @@ async def test_changed_password_gets_a_new_pool_and_old_one_is_closed(
             await asyncio.sleep(0.01)
 
 
-async def test_closed_pool_refuses_work(client: RouterClient) -> None:
-    await client.identity()
-    await client.pool.close()
+async def test_closed_pool_refuses_work(ros: RouterClient) -> None:
+    await ros.identity()
+    await ros.pool.close()
     with pytest.raises(PoolClosed):
-        await client.identity()
+        await ros.identity()
 
 
 def test_config_validation() -> None:

@@ -33,16 +33,16 @@ async def test_pinned_fingerprint_connects(
     sim: SimRouter, make_config: ConfigFactory, registry: PoolRegistry
 ) -> None:
     colon_form = ":".join(pinned(sim)[i : i + 2] for i in range(0, 64, 2)).upper()
-    client = registry.client(tls_config(sim, make_config, TlsOptions(fingerprint=colon_form)))
-    assert await client.identity() == "MikroTik"
+    ros = registry.client(tls_config(sim, make_config, TlsOptions(fingerprint=colon_form)))
+    assert await ros.identity() == "MikroTik"
 
 
 async def test_wrong_fingerprint_is_refused_before_login(
     sim: SimRouter, make_config: ConfigFactory, registry: PoolRegistry
 ) -> None:
-    client = registry.client(tls_config(sim, make_config, TlsOptions(fingerprint="0" * 64)))
+    ros = registry.client(tls_config(sim, make_config, TlsOptions(fingerprint="0" * 64)))
     with pytest.raises(TlsError, match="does not match") as caught:
-        await client.identity()
+        await ros.identity()
     assert isinstance(caught.value, PermanentRouterError)
     assert sim.command_log == []
 
@@ -50,16 +50,16 @@ async def test_wrong_fingerprint_is_refused_before_login(
 async def test_insecure_mode_accepts_a_self_signed_certificate(
     sim: SimRouter, make_config: ConfigFactory, registry: PoolRegistry
 ) -> None:
-    client = registry.client(tls_config(sim, make_config, TlsOptions(insecure=True)))
-    assert await client.identity() == "MikroTik"
+    ros = registry.client(tls_config(sim, make_config, TlsOptions(insecure=True)))
+    assert await ros.identity() == "MikroTik"
 
 
 async def test_verification_is_on_by_default(
     sim: SimRouter, make_config: ConfigFactory, registry: PoolRegistry
 ) -> None:
-    client = registry.client(tls_config(sim, make_config, TlsOptions()))
+    ros = registry.client(tls_config(sim, make_config, TlsOptions()))
     with pytest.raises(TlsError) as caught:
-        await client.identity()
+        await ros.identity()
     assert caught.value.__cause__ is not None
 
 
@@ -69,8 +69,8 @@ async def test_verification_with_the_routers_ca(
     assert sim.certificate is not None
     ca = tmp_path / "router.pem"
     ca.write_bytes(sim.certificate.cert_pem)
-    client = registry.client(tls_config(sim, make_config, TlsOptions(cafile=str(ca))))
-    assert await client.identity() == "MikroTik"
+    ros = registry.client(tls_config(sim, make_config, TlsOptions(cafile=str(ca))))
+    assert await ros.identity() == "MikroTik"
 
 
 def test_tls_port_defaults_to_8729() -> None:

@@ -14,7 +14,7 @@ already gone is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,11 +97,15 @@ class RouterClient:
         """Objects whose comment is exactly this owner tag (usually zero or one)."""
         return await self.pool.run(lambda s: self._select(s, kind, self._owner_words(kind, owner)))
 
-    async def iter_owned(self, kind: type[R], *, tenant_id: object = None) -> AsyncIterator[R]:
+    async def iter_owned(
+        self, kind: type[R], *, tenant_id: object = None
+    ) -> AsyncGenerator[R, None]:
         """Every mikrosync-owned object of a kind (of one tenant), in ONE streamed print.
 
-        Rows are parsed as they arrive, so memory stays flat for 50,000 secrets. Stopping
-        early is allowed; the session is then discarded rather than reused.
+        Rows are parsed as they arrive, so memory stays flat for 50,000 secrets. The loop
+        holds one pool session: with ``max_sessions=1`` do not call other operations inside
+        it. Stopping early is allowed (wrap in ``contextlib.aclosing`` so it happens at once);
+        the half-read session is then discarded rather than reused.
         """
         words = (
             f"=.proplist={kind.proplist()}",
