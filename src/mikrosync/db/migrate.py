@@ -35,7 +35,6 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-
 def pending_migrations(database_url: str) -> bool:
     """True when the database is not at the newest revision (or has no schema at all)."""
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
