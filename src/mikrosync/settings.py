@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
+    # The sync worker and its router sessions.
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    router_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    router_command_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    router_max_sessions: int = Field(default=4, ge=1, le=20)
+    sync_attempts: int = Field(default=8, ge=1, le=50)
+    sweep_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    sweep_stale_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86400,
+        description="A pending subscriber whose job hint is older than this is pushed again.",
+    )
+    health_interval_s: float = Field(default=30.0, gt=0, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

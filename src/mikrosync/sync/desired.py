@@ -1,0 +1,73 @@
+"""What a subscriber should have on its router, read from the database in one snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.packages.models import Package
+from mikrosync.routers.models import Router
+from mikrosync.security.vault import Vault
+from mikrosync.subscribers.models import Subscriber
+from mikrosync.tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class DesiredSubscriber:
+    """The subscriber's intended router state at one `desired_version`."""
+
+    subscriber_id: int
+    tenant_id: int
+    router_id: int
+    version: int
+    service: str
+    username: str
+    password: str | None
+    remote_address: str | None
+    static_ip: str | None
+    is_suspended: bool
+    remove: bool
+    package_id: int
+    profile_name: str
+    rate_limit: str
+    # Set when this version changes the package: the session is kicked so the rate applies.
+    package_change: bool
+    suspension_profile: str | None
+
+
+async def load_desired(
+    session: AsyncSession, subscriber: Subscriber, vault: Vault
+) -> DesiredSubscriber:
+    """Build the desired state from the row and the package it should be on now."""
+    target_package_id = subscriber.pending_package_id or subscriber.package_id
+    package = await session.get(Package, target_package_id)
+    tenant = await session.get(Tenant, subscriber.tenant_id)
+    assert package is not None and tenant is not None
+    password = (
+        vault.decrypt(subscriber.password_encrypted) if subscriber.password_encrypted else None
+    )
+    return DesiredSubscriber(
+        subscriber_id=subscriber.id,
+        tenant_id=subscriber.tenant_id,
+        router_id=subscriber.router_id,
+        version=subscriber.desired_version,
+        service=subscriber.service,
+        username=subscriber.username,
+        password=password,
+        remote_address=subscriber.remote_address,
+        static_ip=subscriber.static_ip,
+        is_suspended=subscriber.is_suspended,
+        remove=subscriber.pending_removal,
+        package_id=package.id,
+        profile_name=package.profile_name,
+        rate_limit=package.rate_limit,
+        package_change=subscriber.pending_package_id is not None,
+        suspension_profile=tenant.suspension_profile,
+    )
+
+
+async def load_router(session: AsyncSession, router_id: int) -> Router:
+    router = await session.get(Router, router_id)
+    assert router is not None
+    return router

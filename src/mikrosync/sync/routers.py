@@ -1,0 +1,30 @@
+"""Router health as the sync engine records it: online/offline, last seen, last error."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.clock import now
+from mikrosync.routers.models import Router
+
+
+async def mark_online(
+    session: AsyncSession,
+    router_id: int,
+    *,
+    identity: str | None = None,
+    version: str | None = None,
+) -> None:
+    values: dict[str, object] = {"is_online": True, "last_seen_at": now(), "last_error": None}
+    if identity is not None:
+        values["identity"] = identity
+    if version is not None:
+        values["routeros_version"] = version
+    await session.execute(update(Router).where(Router.id == router_id).values(**values))
+
+
+async def mark_offline(session: AsyncSession, router_id: int, error: str) -> None:
+    await session.execute(
+        update(Router).where(Router.id == router_id).values(is_online=False, last_error=error)
+    )
