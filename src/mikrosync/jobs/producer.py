@@ -1,0 +1,172 @@
+"""Pushing jobs onto `mikrotik-sync`: what the API, the CLI and the schedulers' handlers use.
+
+A push is a hint that carries ids only (never desired state, never a password): the worker reads
+the database when the job runs. It happens after the database commit, so a failed push loses
+nothing; it raises `QueueUnavailable` within `timeout_s` and the caller moves on (the sweeper
+re-pushes pending rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis.exceptions
+from bullmq import Queue
+
+from mikrosync.jobs.errors import QueueUnavailable
+from mikrosync.jobs.names import SUBSCRIBER_JOBS, SYNC_QUEUE
+from mikrosync.jobs.options import DEFAULT_ATTEMPTS, job_options, subscriber_job_options
+from mikrosync.jobs.redis import redis_connection
+
+PUSH_TIMEOUT_S = 2.0
+COUNT_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
+
+
+class JobQueue:
+    """The producer side of the sync queue; one per process, shared by all requests.
+
+    The bullmq `Queue` (and its Redis client) is created on first use, inside the running event
+    loop: redis-py's asyncio client binds to the loop it first runs on.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        prefix: str = "bull",
+        attempts: int = DEFAULT_ATTEMPTS,
+        timeout_s: float = PUSH_TIMEOUT_S,
+    ) -> None:
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self.attempts = attempts
+        self.timeout_s = timeout_s
+        self._queue: Any = None
+
+    async def push_subscriber(
+        self, name: str, subscriber_id: int, *, priority: int | None = None
+    ) -> str | None:
+        """Push one subscriber job; returns the id of the job that will run it.
+
+        Deduplicated per subscriber (see `options.subscriber_job_options`), so the id may be
+        that of the job already waiting or running.
+        """
+        _check_subscriber_job(name)
+        opts = subscriber_job_options(subscriber_id, attempts=self.attempts, priority=priority)
+        job = await self._call("add", name, {"subscriber_id": subscriber_id}, opts)
+        return _job_id(job)
+
+    async def push_subscribers(
+        self, jobs: Sequence[tuple[str, int]], *, priority: int | None = None, chunk: int = 500
+    ) -> int:
+        """Push many subscriber jobs in `chunk`-sized atomic batches; returns how many were sent.
+
+        One MULTI per chunk keeps a big re-push (router back online, sweeper) from holding
+        Redis for long. Deduplication applies per item, as in `push_subscriber`.
+        """
+        for name, _ in jobs:
+            _check_subscriber_job(name)
+        for start in range(0, len(jobs), chunk):
+            batch = [
+                {
+                    "name": name,
+                    "data": {"subscriber_id": subscriber_id},
+                    "opts": subscriber_job_options(
+                        subscriber_id, attempts=self.attempts, priority=priority
+                    ),
+                }
+                for name, subscriber_id in jobs[start : start + chunk]
+            ]
+            await self._call("addBulk", batch)
+        return len(jobs)
+
+    async def push(
+        self,
+        name: str,
+        data: Mapping[str, int | str],
+        *,
+        job_id: str | None = None,
+        delay_ms: int | None = None,
+        dedup_id: str | None = None,
+        keep_last_if_active: bool = True,
+    ) -> str | None:
+        """Push any job (reconcile, expiry, package, sweeper...); returns its id.
+
+        `job_id`: bullmq ignores an add whose id exists, and never runs that id again once it
+        has completed and is still kept, so use it only for one-shot jobs (e.g. an expiry at a
+        given instant: `expire-<subscriber>-<epoch>`), never for a recurring key.
+        `dedup_id`: at most one waiting (and, with `keep_last_if_active`, one more after the
+        running) job per id; a delayed job holds its dedup id until it runs, so never give a
+        delayed job a subscriber's dedup id (it would swallow that subscriber's pushes).
+        """
+        opts = job_options(
+            attempts=self.attempts,
+            delay_ms=delay_ms,
+            job_id=job_id,
+            dedup_id=dedup_id,
+            keep_last_if_active=keep_last_if_active,
+        )
+        job = await self._call("add", name, dict(data), opts)
+        return _job_id(job)
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs per state (waiting, active, delayed, prioritized, failed, completed, paused)."""
+        counts = await self._call("getJobCounts", *COUNT_STATES)
+        return {state: int(counts.get(state, 0)) for state in COUNT_STATES}
+
+    async def failed_jobs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recently failed jobs, newest first, in snake_case for the API."""
+        jobs = await self._call("getFailed", 0, limit - 1)
+        return [
+            {
+                "id": job.id,
+                "name": job.name,
+                "data": job.data,
+                "failed_reason": job.failedReason,
+                "attempts_made": job.attemptsMade,
+                "finished_on": job.finishedOn or None,
+            }
+            for job in jobs
+        ]
+
+    async def schedulers(self) -> list[dict[str, Any]]:
+        """The job schedulers registered in Redis (those the workers upserted)."""
+        records = await self._call("getJobSchedulers")
+        return [
+            {
+                "key": record["key"],
+                "name": record.get("name"),
+                "every_ms": record.get("every"),
+                "cron": record.get("pattern"),
+                "next": record.get("next"),
+            }
+            for record in records
+        ]
+
+    async def close(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            await queue.close()
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        """Call a bullmq `Queue` method within `timeout_s`; Redis failures -> QueueUnavailable."""
+        if self._queue is None:
+            self._queue = Queue(
+                SYNC_QUEUE, {"connection": redis_connection(self.redis_url), "prefix": self.prefix}
+            )
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await getattr(self._queue, method)(*args)
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as err:
+            raise QueueUnavailable(f"Redis is unavailable: {err!r}") from err
+
+
+def _check_subscriber_job(name: str) -> None:
+    if name not in SUBSCRIBER_JOBS:
+        raise ValueError(f"{name!r} is not a subscriber job (one of {sorted(SUBSCRIBER_JOBS)})")
+
+
+def _job_id(job: Any) -> str | None:
+    return None if job.id is None else str(job.id)
