@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio
 from sqlalchemy.engine import make_url
 
 from mikrosync.app import create_app
@@ -32,6 +33,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MIKROSYNC_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
+# The machine's Redis (.ci/run starts it); each test session uses its own key prefix.
+TEST_REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-pass-123"
 
 
@@ -74,13 +77,30 @@ async def database_url(
         await _drop_postgres_database(url)
 
 
+async def delete_prefix(prefix: str) -> None:
+    """Remove one test's queue keys (never FLUSHDB: other runs may share the Redis)."""
+    client = redis.asyncio.from_url(TEST_REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.delete(*keys[start : start + 500])
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
+async def settings(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Settings]:
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield Settings(
         data_dir=tmp_path_factory.mktemp("data"),
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
+        redis_url=TEST_REDIS_URL,
+        queue_prefix=prefix,
     )
+    await delete_prefix(prefix)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,29 @@
-"""What a running process holds: settings, the database engine and the vault.
+"""What a running process holds: settings, the database engine, the vault and the job queue.
 
 Built once per process from explicit Settings (no globals at import) and closed on shutdown.
+The queue is created on first use, so commands that never push (e.g. `tenant create`) never
+start the embedded Redis.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
+from mikrosync.jobs.errors import QueueUnavailable
+from mikrosync.jobs.producer import JobQueue
+from mikrosync.jobs.redis import resolve_redis_url
 from mikrosync.security.vault import Vault
 from mikrosync.settings import Settings
+from mikrosync.subscribers.intent import job_for, needs_sync
+from mikrosync.subscribers.models import Subscriber
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,6 +33,7 @@ class Runtime:
     sessionmaker: SessionMaker
     vault: Vault
     secret_key: str
+    _queue_opened: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -35,5 +48,37 @@ class Runtime:
             secret_key=secret_key,
         )
 
+    @cached_property
+    def redis_url(self) -> str:
+        return resolve_redis_url(self.settings.redis_url, self.settings.data_dir)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        self._queue_opened = True
+        return JobQueue(
+            self.redis_url, prefix=self.settings.queue_prefix, attempts=self.settings.sync_attempts
+        )
+
+    async def hint(self, subscribers: Iterable[Subscriber]) -> None:
+        """Push the job of each subscriber that has an outstanding change, after its commit.
+
+        A failed push is logged, not raised: the row is already durable and `pending`, and the
+        sweeper pushes it again once its hint is stale (DESIGN §1.3).
+        """
+        jobs = [(job_for(s).value, s.id) for s in subscribers if needs_sync(s)]
+        if not jobs:
+            return
+        try:
+            if len(jobs) == 1:
+                await self.queue.push_subscriber(*jobs[0])
+            else:
+                await self.queue.push_subscribers(jobs)
+        except QueueUnavailable as exc:
+            log.warning(
+                "job push failed (%s); the sweeper will push %d job(s) later", exc, len(jobs)
+            )
+
     async def close(self) -> None:
+        if self._queue_opened:
+            await self.queue.close()
         await self.engine.dispose()

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="Comma-separated older secret keys, still accepted for decryption "
         "while stored secrets are re-encrypted after a rotation.",
     )
+    queue_prefix: str = Field(
+        default="bull",
+        pattern=r"^[A-Za-z0-9:{}_-]{1,64}$",
+        description="Key prefix of the job queue in Redis (use a hash tag such as {mikrosync} "
+        "on a Redis cluster).",
+    )
     token_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

@@ -21,13 +21,6 @@ def demo(
     raise _not_yet("demo")
 
 
-def worker(
-    concurrency: int = typer.Option(8, min=1, help="Jobs run at once by this process."),
-) -> None:
-    """Run a sync worker on the `mikrotik-sync` queue."""
-    raise _not_yet("worker")
-
-
 def reconcile(
     router: str = typer.Option(..., "--router", help="Router name or id."),
     tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),

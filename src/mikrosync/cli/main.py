@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mikrosync import __version__
-from mikrosync.cli import db, later, serve, sim, tenants
+from mikrosync.cli import db, later, serve, sim, tenants, worker
 
 app = typer.Typer(
     name="mikrosync",
@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 app.command("demo")(later.demo)
 app.command("serve")(serve.serve)
-app.command("worker")(later.worker)
+app.command("worker")(worker.worker)
 app.command("migrate")(db.migrate)
 app.command("simulate-router")(sim.simulate_router)
 app.command("reconcile")(later.reconcile)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mikrosync.validators import hostname, routeros_name, routeros_secret
 
@@ -36,6 +36,15 @@ class RouterCreate(_RouterFields):
     tls_insecure: bool = False
     username: str
     password: str
+
+    @model_validator(mode="after")
+    def _one_trust_mode(self) -> RouterCreate:
+        if self.tls_fingerprint and self.tls_insecure:
+            raise ValueError(
+                "choose either tls_fingerprint (pin the certificate) or "
+                "tls_insecure (accept any certificate), not both"
+            )
+        return self
 
 
 class RouterUpdate(_RouterFields):

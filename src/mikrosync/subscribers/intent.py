@@ -29,6 +29,9 @@ def record_intent(
         subscriber.desired_version += 1
     subscriber.sync_status = SyncStatus.PENDING
     subscriber.sync_error_message = None
+    # The caller pushes the job hint right after commit; if that push is lost, the sweeper
+    # pushes again once this stamp is older than its stale window.
+    subscriber.last_enqueued_at = now()
     event = SyncEvent(
         tenant_id=subscriber.tenant_id,
         subscriber=subscriber,
@@ -49,3 +52,21 @@ def ensure_not_removing(subscriber: Subscriber) -> None:
             f"subscriber {subscriber.username!r} is being removed from its router; "
             "no further changes are accepted"
         )
+
+
+def job_for(subscriber: Subscriber) -> Operation:
+    """The job that describes the subscriber's outstanding change (its name is only a label:
+    every subscriber job runs the same converge)."""
+    if subscriber.pending_removal:
+        return Operation.REMOVE_USER
+    if subscriber.is_suspended:
+        return Operation.DISCONNECT_USER
+    if subscriber.pending_package_id is not None:
+        return Operation.UPDATE_USER_PACKAGE
+    if subscriber.synced_version == 0:
+        return Operation.ADD_USER
+    return Operation.CONNECT_USER
+
+
+def needs_sync(subscriber: Subscriber) -> bool:
+    return subscriber.desired_version > subscriber.synced_version

@@ -121,3 +121,15 @@ class SyncEventRead(BaseModel):
     duration_ms: int | None
     actor: str | None
     created_at: datetime
+
+
+class BulkRetry(BaseModel):
+    """Which subscribers to retry: by default every one in `error`, on any router."""
+
+    router_id: int | None = None
+    sync_status: SyncStatus | None = SyncStatus.ERROR
+
+
+class BulkResult(BaseModel):
+    count: int
+    subscriber_ids: list[int]

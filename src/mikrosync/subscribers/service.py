@@ -16,7 +16,7 @@ from mikrosync.packages.models import Package, Service
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.intent import ensure_not_removing, record_intent
-from mikrosync.subscribers.models import Operation, Subscriber, SuspendReason
+from mikrosync.subscribers.models import Operation, Subscriber, SuspendReason, SyncStatus
 from mikrosync.subscribers.queries import get_subscriber
 from mikrosync.subscribers.schemas import SubscriberCreate, SubscriberUpdate
 
@@ -271,3 +271,31 @@ def _lift_suspension(
 
 def _has_expired(expires_at: datetime | None) -> bool:
     return expires_at is not None and expires_at <= now()
+
+
+async def retry_matching(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    actor: str,
+    router_id: int | None = None,
+    sync_status: SyncStatus | None = SyncStatus.ERROR,
+) -> list[Subscriber]:
+    """Retry every matching subscriber (by default: all in `error`), in one transaction."""
+    query = select(Subscriber).where(Subscriber.tenant_id == tenant_id)
+    if router_id is not None:
+        query = query.where(Subscriber.router_id == router_id)
+    if sync_status is not None:
+        query = query.where(Subscriber.sync_status == sync_status)
+    subscribers = list((await session.scalars(query.order_by(Subscriber.id))).all())
+    for subscriber in subscribers:
+        previous = subscriber.sync_error_message
+        record_intent(
+            session,
+            subscriber,
+            Operation.RETRY,
+            actor=actor,
+            message=f"bulk retry after: {previous}" if previous else "bulk retry",
+        )
+    await session.commit()
+    return subscribers

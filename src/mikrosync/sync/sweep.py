@@ -16,7 +16,8 @@ from sqlalchemy import or_, select, update
 
 from mikrosync.clock import now
 from mikrosync.routers.models import Router
-from mikrosync.subscribers.models import Operation, Subscriber, SyncStatus
+from mikrosync.subscribers.intent import job_for
+from mikrosync.subscribers.models import Subscriber, SyncStatus
 from mikrosync.sync.deps import SyncDeps
 
 SWEEP_BATCH = 1000
@@ -28,18 +29,6 @@ class Hint:
 
     subscriber_id: int
     job_name: str
-
-
-def job_name_for(subscriber: Subscriber) -> str:
-    if subscriber.pending_removal:
-        return Operation.REMOVE_USER
-    if subscriber.is_suspended:
-        return Operation.DISCONNECT_USER
-    if subscriber.pending_package_id is not None:
-        return Operation.UPDATE_USER_PACKAGE
-    if subscriber.synced_version == 0:
-        return Operation.ADD_USER
-    return Operation.CONNECT_USER
 
 
 async def take_stale(deps: SyncDeps, *, limit: int = SWEEP_BATCH) -> list[Hint]:
@@ -83,7 +72,7 @@ async def take_router_pending(deps: SyncDeps, router_id: int) -> list[Hint]:
 async def _stamp(deps: SyncDeps, query: object) -> list[Hint]:
     async with deps.sessionmaker() as session:
         rows = (await session.scalars(query)).all()  # type: ignore[call-overload]
-        hints = [Hint(row.id, job_name_for(row)) for row in rows]
+        hints = [Hint(row.id, job_for(row)) for row in rows]
         if hints:
             await session.execute(
                 update(Subscriber)

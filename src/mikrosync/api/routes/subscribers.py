@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.api.deps import Operator, Reader, SessionDep, VaultDep
+from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
 from mikrosync.subscribers import queries, service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import (
+    BulkResult,
+    BulkRetry,
     SubscriberCreate,
     SubscriberFilters,
     SubscriberPage,
@@ -26,12 +28,17 @@ router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_subscriber(
-    data: SubscriberCreate, session: SessionDep, vault: VaultDep, principal: Operator
+    data: SubscriberCreate,
+    session: SessionDep,
+    vault: VaultDep,
+    runtime: RuntimeDep,
+    principal: Operator,
 ) -> SubscriberRead:
     """Create a subscriber; it is `pending` until its router confirms (job `addUser`)."""
     created = await service.create_subscriber(
         session, tenant_id=principal.scope, data=data, vault=vault, actor=principal.email
     )
+    await runtime.hint([created])
     return SubscriberRead.model_validate(created)
 
 
@@ -51,6 +58,22 @@ async def list_subscribers(
     )
 
 
+@router.post("/retry")
+async def retry_matching(
+    data: BulkRetry, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> BulkResult:
+    """Re-queue every matching subscriber (default: all in `error`; narrow with router_id)."""
+    retried = await service.retry_matching(
+        session,
+        tenant_id=principal.scope,
+        actor=principal.email,
+        router_id=data.router_id,
+        sync_status=data.sync_status,
+    )
+    await runtime.hint(retried)
+    return BulkResult(count=len(retried), subscriber_ids=[s.id for s in retried])
+
+
 @router.get("/{subscriber_id}")
 async def get_subscriber(
     subscriber_id: int, session: SessionDep, principal: Reader
@@ -68,6 +91,7 @@ async def update_subscriber(
     data: SubscriberUpdate,
     session: SessionDep,
     vault: VaultDep,
+    runtime: RuntimeDep,
     principal: Operator,
 ) -> SubscriberRead:
     """Change fields; a new `package_id` becomes `pending_package_id` until the router has it."""
@@ -79,6 +103,7 @@ async def update_subscriber(
         vault=vault,
         actor=principal.email,
     )
+    await runtime.hint([updated])
     return SubscriberRead.model_validate(updated)
 
 
@@ -101,9 +126,10 @@ Action = Callable[..., Awaitable[Subscriber]]
 
 def _add_action(path: str, method: str, action: Action, summary: str, code: int = 200) -> None:
     async def endpoint(
-        subscriber_id: int, session: SessionDep, principal: Operator
+        subscriber_id: int, session: SessionDep, runtime: RuntimeDep, principal: Operator
     ) -> SubscriberRead:
         result = await _run(action, session, principal, subscriber_id)
+        await runtime.hint([result])
         return SubscriberRead.model_validate(result)
 
     endpoint.__name__ = f"{path.strip('/').replace('-', '_') or 'delete'}_subscriber"

@@ -1,0 +1,37 @@
+"""`mikrosync worker`: run a sync worker until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import typer
+
+from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.runtime import Runtime
+from mikrosync.worker import run_worker
+
+
+def worker(
+    concurrency: int | None = typer.Option(
+        None, min=1, max=256, help="Jobs run at once by this process (default: setting)."
+    ),
+) -> None:
+    """Run a sync worker on the `mikrotik-sync` queue (run more processes to scale out)."""
+    settings = settings_or_exit(announce=True)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    slots = concurrency or settings.worker_concurrency
+
+    async def work(runtime: Runtime) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo(f"mikrosync worker: {slots} slots on {runtime.redis_url}", err=True)
+        await run_worker(runtime, concurrency=slots, stop=stop)
+        typer.echo("mikrosync worker: stopped", err=True)
+
+    run(with_runtime(settings, work))
