@@ -126,6 +126,11 @@ async def wait_for(
         await asyncio.sleep(step)
 
 
+async def has_jobs(queue: JobQueue, state: str, count: int = 1) -> bool:
+    """True once at least `count` jobs are in `state` (a `wait_for` predicate)."""
+    return (await queue.counts())[state] >= count
+
+
 WorkerFactory = Callable[..., SyncWorker]
 
 

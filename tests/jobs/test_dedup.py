@@ -8,18 +8,21 @@ from collections import defaultdict
 
 import redis.asyncio
 
-from mikrosync.jobs import JobQueue
+from mikrosync.jobs import JobInfo, JobQueue
 from mikrosync.jobs.names import (
     ADD_USER,
     CONNECT_USER,
     DISCONNECT_USER,
+    RETRY,
     UPDATE_USER,
     UPDATE_USER_PACKAGE,
 )
+from mikrosync.sync.errors import PermanentError
 from tests.jobs.conftest import (
     Recorder,
     SpawnProbe,
     WorkerFactory,
+    has_jobs,
     probe_events,
     queue_key,
     running,
@@ -51,16 +54,12 @@ async def test_pushes_while_active_leave_one_waiting_job_that_runs_after(
 
         recorder.gate.set()
         await wait_for(lambda: len(recorder.runs) == 2 and recorder.runs[1].ended is not None)
-        await wait_for(lambda: _completed(queue, 2))
+        await wait_for(lambda: has_jobs(queue, "completed", 2))
 
     first, second = recorder.runs
     assert (first.info.name, second.info.name) == (ADD_USER, UPDATE_USER_PACKAGE)
     assert first.ended is not None and second.started >= first.ended
     assert second.info.data == {"subscriber_id": 1}
-
-
-async def _completed(queue: JobQueue, count: int) -> bool:
-    return (await queue.counts())["completed"] == count
 
 
 async def test_other_subscribers_are_not_held_back(
@@ -114,3 +113,27 @@ async def test_two_worker_processes_never_overlap_one_subscriber(
     workers_per_subscriber = [{worker for *_, worker in runs} for runs in spans.values()]
     # The test means something only if both processes took jobs of the same subscriber.
     assert any(len(workers) == 2 for workers in workers_per_subscriber), spans
+
+
+async def test_a_failed_job_releases_its_subscriber(
+    queue: JobQueue, make_worker: WorkerFactory
+) -> None:
+    async def refuse_first(info: JobInfo) -> None:
+        if info.name == ADD_USER:
+            raise PermanentError("invalid value for argument profile")
+
+    recorder = Recorder(hold=True)
+    async with running(
+        make_worker(dict.fromkeys([ADD_USER, RETRY], recorder.handler(refuse_first)))
+    ):
+        await queue.push_subscriber(ADD_USER, 1)
+        await wait_for(lambda: len(recorder.runs) == 1)
+        await queue.push_subscriber(RETRY, 1)  # parked behind the running job
+        recorder.gate.set()
+        await wait_for(lambda: has_jobs(queue, "completed"))
+        # After the final failure and the parked run, a new push starts a new job.
+        await queue.push_subscriber(RETRY, 1)
+        await wait_for(lambda: has_jobs(queue, "completed", 2))
+
+    assert [run.info.name for run in recorder.runs] == [ADD_USER, RETRY, RETRY]
+    assert (await queue.counts())["failed"] == 1

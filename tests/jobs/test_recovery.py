@@ -16,6 +16,7 @@ from tests.jobs.conftest import (
     Recorder,
     SpawnProbe,
     WorkerFactory,
+    has_jobs,
     probe_events,
     running,
     wait_for,
@@ -45,11 +46,7 @@ async def test_a_killed_workers_job_runs_again_in_another_worker(
     assert rerun["attempt"] == 1  # a stall is not a failed attempt
     # The lock expires, then the next stalled check requeues the job.
     assert rerun["t"] - killed_at < (TEST_LOCK_MS + TEST_STALLED_MS) / 1000 + 1.5
-    await wait_for(lambda: _completed(queue))
-
-
-async def _completed(queue: JobQueue) -> bool:
-    return (await queue.counts())["completed"] == 1
+    await wait_for(lambda: has_jobs(queue, "completed"))
 
 
 async def test_stop_lets_the_running_job_finish(

@@ -7,26 +7,23 @@ import itertools
 from mikrosync.jobs import JobInfo, JobQueue
 from mikrosync.jobs.names import ADD_USER, UPDATE_USER
 from mikrosync.sync.errors import PermanentError, TemporaryError
-from tests.jobs.conftest import Recorder, WorkerFactory, running, wait_for
+from tests.jobs.conftest import Recorder, WorkerFactory, has_jobs, running, wait_for
 
 
-async def failed_once_done(queue: JobQueue, count: int = 1) -> bool:
-    return (await queue.counts())["failed"] >= count
+async def always_fail(_info: JobInfo) -> None:
+    raise TemporaryError("router unreachable")
 
 
 async def test_retries_back_off_exponentially_up_to_the_cap(
     queue: JobQueue, make_worker: WorkerFactory
 ) -> None:
-    async def always_fail(_info: JobInfo) -> None:
-        raise TemporaryError("router unreachable")
-
     recorder = Recorder()
     worker = make_worker(
         {ADD_USER: recorder.handler(always_fail)}, backoff_base_ms=150, backoff_cap_ms=300
     )
     async with running(worker):
         await queue.push_subscriber(ADD_USER, 1)
-        await wait_for(lambda: failed_once_done(queue), timeout=10)
+        await wait_for(lambda: has_jobs(queue, "failed"), timeout=10)
 
     starts = [run.started for run in recorder.runs]
     gaps_ms = [(later - earlier) * 1000 for earlier, later in itertools.pairwise(starts)]
@@ -50,35 +47,28 @@ async def test_attempt_numbers_across_retries(queue: JobQueue, make_worker: Work
     async with running(worker):
         await queue.push_subscriber(ADD_USER, 1)
         await wait_for(lambda: len(recorder.runs) == 3 and recorder.runs[-1].ended is not None)
-        await wait_for(lambda: _completed(queue))
+        await wait_for(lambda: has_jobs(queue, "completed"))
 
     seen = [(r.info.attempt, r.info.max_attempts, r.info.is_last_attempt) for r in recorder.runs]
     assert seen == [(1, 4, False), (2, 4, False), (3, 4, False)]
     assert len({run.info.id for run in recorder.runs}) == 1
 
 
-async def _completed(queue: JobQueue) -> bool:
-    return (await queue.counts())["completed"] == 1
-
-
 async def test_the_lower_of_worker_and_job_attempts_wins(
     queue: JobQueue, make_worker: WorkerFactory
 ) -> None:
-    async def always_fail(_info: JobInfo) -> None:
-        raise RuntimeError("still down")
-
     recorder = Recorder()
     worker = make_worker({ADD_USER: recorder.handler(always_fail)}, attempts=2)
     async with running(worker):
         await queue.push_subscriber(ADD_USER, 1)  # added with 8 attempts
-        await wait_for(lambda: failed_once_done(queue))
+        await wait_for(lambda: has_jobs(queue, "failed"))
 
     assert [(r.info.attempt, r.info.is_last_attempt) for r in recorder.runs] == [
         (1, False),
         (2, True),
     ]
     [failed] = await queue.failed_jobs()
-    assert failed["failed_reason"] == "still down"
+    assert failed["failed_reason"] == "router unreachable"
 
 
 async def test_a_permanent_error_is_not_retried(
@@ -92,7 +82,7 @@ async def test_a_permanent_error_is_not_retried(
     recorder = Recorder()
     async with running(make_worker({UPDATE_USER: recorder.handler(refuse)})):
         await queue.push_subscriber(UPDATE_USER, 3)
-        await wait_for(lambda: failed_once_done(queue))
+        await wait_for(lambda: has_jobs(queue, "failed"))
 
     assert len(recorder.runs) == 1
     [failed] = await queue.failed_jobs()
@@ -106,7 +96,7 @@ async def test_an_unknown_job_name_fails_at_once(
 ) -> None:
     async with running(make_worker({ADD_USER: Recorder().handler()})):
         await queue.push("noSuchJob", {"x": 1})
-        await wait_for(lambda: failed_once_done(queue))
+        await wait_for(lambda: has_jobs(queue, "failed"))
 
     [failed] = await queue.failed_jobs()
     assert failed["failed_reason"] == "unknown job 'noSuchJob'"

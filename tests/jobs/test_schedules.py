@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 
 from mikrosync.jobs import JobInfo, JobQueue, Schedule
-from mikrosync.jobs.names import PROCESS_EXPIRED, SCHEDULE_EXPIRED, SWEEP_PENDING
+from mikrosync.jobs.names import (
+    CHECK_ROUTER_HEALTH,
+    PROCESS_EXPIRED,
+    SCHEDULE_EXPIRED,
+    SWEEP_PENDING,
+)
 from tests.jobs.conftest import Recorder, WorkerFactory, running, wait_for
 
 
@@ -71,3 +77,32 @@ async def test_upsert_again_keeps_one_scheduler(
     assert scheduler["every_ms"] == 60_000
     counts = await queue.counts()
     assert counts["delayed"] + counts["waiting"] + counts["completed"] <= 1 + 3
+
+
+async def test_dynamic_schedules_are_added_and_removed_through_the_queue(
+    queue: JobQueue, make_worker: WorkerFactory
+) -> None:
+    recorder = Recorder()
+
+    def routers() -> list[int]:
+        return [run.info.data["router_id"] for run in recorder.runs]
+
+    async with running(make_worker({CHECK_ROUTER_HEALTH: recorder.handler()})):
+        for router in (1, 2):
+            await queue.upsert_schedule(
+                Schedule(
+                    CHECK_ROUTER_HEALTH,
+                    every_ms=200,
+                    key=f"health-router-{router}",
+                    data={"router_id": router},
+                )
+            )
+        await wait_for(lambda: routers().count(1) >= 2 and routers().count(2) >= 2)
+        await queue.remove_schedule("health-router-1")
+        await queue.remove_schedule("health-router-1")  # absent: fine
+        runs_of_1 = routers().count(1)
+        await asyncio.sleep(0.6)
+        assert [s["key"] for s in await queue.schedulers()] == ["health-router-2"]
+
+    # Removing the scheduler also removed its pending run.
+    assert routers().count(1) == runs_of_1

@@ -10,7 +10,8 @@ from mikrosync.jobs.embedded import EmbeddedRedis, embedded_redis
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import redis_connection, resolve_redis_url
-from mikrosync.jobs.worker import Handler, JobInfo, Schedule, SyncWorker
+from mikrosync.jobs.schedules import Schedule
+from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
 
 __all__ = [
     "EmbeddedRedis",

@@ -19,6 +19,7 @@ from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.names import SUBSCRIBER_JOBS, SYNC_QUEUE
 from mikrosync.jobs.options import DEFAULT_ATTEMPTS, job_options, subscriber_job_options
 from mikrosync.jobs.redis import redis_connection
+from mikrosync.jobs.schedules import Schedule
 
 PUSH_TIMEOUT_S = 2.0
 COUNT_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
@@ -130,6 +131,14 @@ class JobQueue:
             }
             for job in jobs
         ]
+
+    async def upsert_schedule(self, schedule: Schedule) -> None:
+        """Create or replace a job scheduler (e.g. one per router) without restarting workers."""
+        await self._call("upsertJobScheduler", *schedule.upsert_args())
+
+    async def remove_schedule(self, key: str) -> None:
+        """Remove the job scheduler `key` (a `Schedule.scheduler_id`); absent is fine."""
+        await self._call("removeJobScheduler", key)
 
     async def schedulers(self) -> list[dict[str, Any]]:
         """The job schedulers registered in Redis (those the workers upserted)."""

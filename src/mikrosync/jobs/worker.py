@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio
@@ -27,14 +27,9 @@ from bullmq import UnrecoverableError, Worker
 
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.names import SYNC_QUEUE
-from mikrosync.jobs.options import (
-    DEFAULT_ATTEMPTS,
-    KEEP_COMPLETED,
-    KEEP_FAILED,
-    capped_backoff,
-    job_options,
-)
+from mikrosync.jobs.options import DEFAULT_ATTEMPTS, KEEP_COMPLETED, KEEP_FAILED, capped_backoff
 from mikrosync.jobs.redis import redis_connection
+from mikrosync.jobs.schedules import Schedule
 from mikrosync.sync.errors import PermanentError
 
 log = logging.getLogger(__name__)
@@ -63,34 +58,6 @@ class JobInfo:
 
 Handler = Callable[[JobInfo], Awaitable[object]]
 """Runs one job; its result (JSON-serialisable, or None) is kept as the job's return value."""
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A bullmq job scheduler: a job `name` pushed every `every_ms`, or on a `cron` pattern.
-
-    `key` names the scheduler in Redis (default: the job name); give distinct keys to run one
-    job name on several schedules (e.g. one health check per router). A run that fails is not
-    retried: the schedule's next run is its retry.
-    """
-
-    name: str
-    every_ms: int | None = None
-    cron: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-    key: str | None = None
-    attempts: int = 1
-
-    def __post_init__(self) -> None:
-        if (self.every_ms is None) == (self.cron is None):
-            raise ValueError(f"schedule {self.name!r}: give exactly one of every_ms and cron")
-
-    @property
-    def scheduler_id(self) -> str:
-        return self.key or self.name
-
-    def repeat_options(self) -> dict[str, Any]:
-        return {"every": self.every_ms} if self.every_ms is not None else {"pattern": self.cron}
 
 
 class SyncWorker:
@@ -169,13 +136,7 @@ class SyncWorker:
             await worker.blockingRedisConnection.getRedisVersion()
             await worker.redisConnection.getRedisVersion()
             for schedule in self.schedules:
-                await worker.jobScheduler.upsertJobScheduler(
-                    schedule.scheduler_id,
-                    schedule.repeat_options(),
-                    schedule.name,
-                    dict(schedule.data),
-                    job_options(attempts=schedule.attempts),
-                )
+                await worker.jobScheduler.upsertJobScheduler(*schedule.upsert_args())
         except (redis.exceptions.RedisError, OSError) as err:
             raise QueueUnavailable(f"Redis is unavailable: {err!r}") from err
 
