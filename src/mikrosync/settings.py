@@ -8,6 +8,7 @@ traceback. Settings are built explicitly and passed down; there is no global ins
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -78,6 +79,14 @@ class Settings(BaseSettings):
         description="A pending subscriber whose job hint is older than this is pushed again.",
     )
     health_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    job_lock_s: float = Field(
+        default=20.0,
+        ge=1,
+        le=600,
+        description="A job whose worker died is run again after at most this plus stalled_check_s.",
+    )
+    stalled_check_s: float = Field(default=10.0, ge=1, le=600)
+    shutdown_timeout_s: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -178,6 +187,11 @@ def load_settings() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             problems.append(f"{name}: {message}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def redacted(url: str) -> str:
+    """A URL fit for logs: any password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def embedded_notices(settings: Settings) -> list[str]:

@@ -8,10 +8,12 @@ process exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 
 from mikrosync.jobs import names
+from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
@@ -23,6 +25,9 @@ from mikrosync.sync.health import check_all_routers
 from mikrosync.sync.sweep import Hint, take_stale
 
 log = logging.getLogger(__name__)
+
+# How often the worker re-asserts its job schedulers (idempotent upserts).
+SCHEDULE_REFRESH_S = 10.0
 
 
 async def _push(queue: JobQueue, hints: list[Hint]) -> int:
@@ -60,6 +65,21 @@ def schedules(runtime: Runtime) -> list[Schedule]:
     ]
 
 
+async def keep_schedules(queue: JobQueue, wanted: list[Schedule], stop: asyncio.Event) -> None:
+    """Re-upsert the job schedulers now and then: a Redis that restarted empty (or was flushed)
+    would otherwise lose the sweeper, and with it the guarantee that pending rows get pushed."""
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SCHEDULE_REFRESH_S)
+        if stop.is_set():
+            return
+        try:
+            for schedule in wanted:
+                await queue.upsert_schedule(schedule)
+        except QueueUnavailable as exc:
+            log.warning("cannot refresh job schedulers: %s", exc)
+
+
 async def run_worker(runtime: Runtime, *, concurrency: int, stop: asyncio.Event) -> None:
     registry = PoolRegistry()
     deps = SyncDeps(
@@ -68,15 +88,22 @@ async def run_worker(runtime: Runtime, *, concurrency: int, stop: asyncio.Event)
         registry=registry,
         settings=runtime.settings,
     )
+    wanted = schedules(runtime)
     worker = SyncWorker(
         runtime.redis_url,
         build_handlers(deps, runtime.queue),
         concurrency=concurrency,
         prefix=runtime.settings.queue_prefix,
-        schedules=schedules(runtime),
+        schedules=wanted,
         attempts=runtime.settings.sync_attempts,
+        lock_duration_ms=int(runtime.settings.job_lock_s * 1000),
+        stalled_interval_ms=int(runtime.settings.stalled_check_s * 1000),
+        shutdown_timeout_s=runtime.settings.shutdown_timeout_s,
     )
+    keeper = asyncio.create_task(keep_schedules(runtime.queue, wanted, stop))
     try:
         await worker.run(stop)
     finally:
+        stop.set()
+        await keeper
         await registry.close()

@@ -10,6 +10,7 @@ import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
 from mikrosync.runtime import Runtime
+from mikrosync.settings import redacted
 from mikrosync.worker import run_worker
 
 
@@ -30,7 +31,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        typer.echo(f"mikrosync worker: {slots} slots on {runtime.redis_url}", err=True)
+        typer.echo(f"mikrosync worker: {slots} slots on {redacted(runtime.redis_url)}", err=True)
         await run_worker(runtime, concurrency=slots, stop=stop)
         typer.echo("mikrosync worker: stopped", err=True)
 

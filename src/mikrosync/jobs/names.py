@@ -7,20 +7,21 @@ so a typo is an import error, not a job that no handler ever picks up.
 
 from __future__ import annotations
 
+from mikrosync.subscribers.models import Operation
+
 SYNC_QUEUE = "mikrotik-sync"
 
 # Subscriber jobs: all converge one subscriber; the name is the reason, shown in its timeline.
-ADD_USER = "addUser"
-UPDATE_USER_PACKAGE = "updateUserPackage"
-DISCONNECT_USER = "disconnectUser"
-CONNECT_USER = "connectUser"
-REMOVE_USER = "removeUser"
-UPDATE_USER = "updateUser"
-RETRY = "retry"
+# They are the operations the domain records as intent, so the two lists can never drift apart.
+ADD_USER = Operation.ADD_USER.value
+UPDATE_USER_PACKAGE = Operation.UPDATE_USER_PACKAGE.value
+DISCONNECT_USER = Operation.DISCONNECT_USER.value
+CONNECT_USER = Operation.CONNECT_USER.value
+REMOVE_USER = Operation.REMOVE_USER.value
+UPDATE_USER = Operation.UPDATE_USER.value
+RETRY = Operation.RETRY.value
 
-SUBSCRIBER_JOBS = frozenset(
-    {ADD_USER, UPDATE_USER_PACKAGE, DISCONNECT_USER, CONNECT_USER, REMOVE_USER, UPDATE_USER, RETRY}
-)
+SUBSCRIBER_JOBS = frozenset(operation.value for operation in Operation)
 
 # Tenant, router and package jobs, most of them fired by job schedulers.
 SCHEDULE_EXPIRED = "scheduleExpiredClientDisconnects"
