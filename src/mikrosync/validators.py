@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 MAX_NAME_LENGTH = 64
 _PRINTABLE_NO_SPACE = re.compile(r"^[\x21-\x7e]+$")
@@ -90,3 +91,17 @@ def hostname(value: str) -> str:
     if not value or len(value) > 255 or not re.match(r"^[A-Za-z0-9.:_-]+$", value):
         raise ValueError("host must be an IP address or DNS name")
     return value
+
+
+def optional(
+    check: Callable[[str], str], *, blank_is_absent: bool = False
+) -> Callable[[str | None], str | None]:
+    """`check` for a field that may be absent (None), e.g. in a PATCH body."""
+
+    def checked(value: str | None) -> str | None:
+        if value is None or (blank_is_absent and value == ""):
+            return None
+        return check(value)
+
+    checked.__name__ = check.__name__
+    return checked

@@ -20,19 +20,18 @@ import pytest
 
 from mikrosync.app import create_app
 from mikrosync.db import migrate
+from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
-from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from tests.conftest import (
     TEST_REDIS_URL,
     TEST_SECRET_KEY,
-    Staff,
     TenantFactory,
     _create_postgres_database,
     _drop_postgres_database,
     delete_prefix,
 )
-from tests.helpers import make_package, make_router, make_subscriber
+from tests.helpers import RouterSite
 
 # Fast sync knobs, so recovery paths finish in seconds.
 WORKER_ENV = {
@@ -153,41 +152,8 @@ async def eventually(
 
 
 @dataclass
-class Site:
-    """One tenant with one simulated router, driven through the REST API."""
-
-    client: httpx.AsyncClient
-    owner: Staff
-    sim: SimRouter
-    router: dict[str, Any]
-    packages: dict[str, dict[str, Any]]
-
-    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.client.request(
-            method, f"/api/v1{path}", headers=self.owner.headers, **kwargs
-        )
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    async def subscriber(self, service: str = "pppoe", **overrides: Any) -> dict[str, Any]:
-        extra: dict[str, Any] = {"password": None} if service == "static" else {}
-        return await make_subscriber(
-            self.client,
-            self.owner,
-            router_id=self.router["id"],
-            package_id=self.packages[service]["id"],
-            service=service,
-            **(extra | overrides),
-        )
-
-    async def status(self, subscriber_id: int) -> dict[str, Any]:
-        response = await self.client.get(
-            f"/api/v1/subscribers/{subscriber_id}", headers=self.owner.headers
-        )
-        if response.status_code == 404:
-            return {"gone": True}
-        result: dict[str, Any] = response.json()
-        return result
+class Site(RouterSite):
+    """A RouterSite served by the module's worker processes."""
 
     async def synced(self, subscriber_id: int, *, timeout: float = 20.0) -> dict[str, Any]:
         async def check() -> bool:
@@ -198,28 +164,12 @@ class Site:
         await eventually(check, timeout=timeout, what=f"subscriber {subscriber_id} synced")
         return await self.status(subscriber_id)
 
-    def rows(self, path: str, **match: str) -> list[dict[str, str]]:
-        return [
-            row
-            for row in self.sim.rows(path)
-            if all(row.get(key) == value for key, value in match.items())
-        ]
-
 
 @pytest.fixture
 async def site(e2e_client: httpx.AsyncClient, e2e_settings: Settings) -> AsyncIterator[Site]:
-    from mikrosync.runtime import Runtime
-
     runtime = Runtime.build(e2e_settings)
     factory = TenantFactory(runtime=runtime, client=e2e_client)
     owner = await factory.staff(await factory.tenant())
     async with running_router(username="admin", password="router-pw") as sim:
-        router = await make_router(
-            e2e_client, owner, host=sim.host, port=sim.port, password="router-pw"
-        )
-        packages = {
-            service: await make_package(e2e_client, owner, service=service, rate_limit=rate)
-            for service, rate in (("pppoe", "10M/5M"), ("hotspot", "2M/1M"), ("static", "8M/8M"))
-        }
-        yield Site(e2e_client, owner, sim, router, packages)
+        yield Site(**await RouterSite.create(e2e_client, owner, sim, "router-pw"))
     await runtime.close()

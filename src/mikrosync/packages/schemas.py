@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from mikrosync.packages.models import Service
-from mikrosync.validators import profile_name, rate_limit
+from mikrosync.validators import optional, profile_name, rate_limit
 
 DEFAULT_DURATION_DAYS = 30
 MINUTES_PER_DAY = 24 * 60
@@ -19,15 +19,8 @@ class _PackageFields(BaseModel):
     duration_hours: int | None = Field(default=None, ge=0, le=24 * 3650)
     duration_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY * 3650)
 
-    @field_validator("rate_limit", check_fields=False)
-    @classmethod
-    def _rate_limit(cls, value: str | None) -> str | None:
-        return None if value is None else rate_limit(value)
-
-    @field_validator("profile_name", check_fields=False)
-    @classmethod
-    def _profile_name(cls, value: str | None) -> str | None:
-        return None if value is None else profile_name(value)
+    _rate_limit = field_validator("rate_limit", check_fields=False)(optional(rate_limit))
+    _profile_name = field_validator("profile_name", check_fields=False)(optional(profile_name))
 
     def total_minutes(self) -> int | None:
         """The summed duration, or None when no duration field was given."""

@@ -7,24 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mikrosync.validators import hostname, routeros_name, routeros_secret
+from mikrosync.validators import hostname, optional, routeros_name, routeros_secret
 
 
 class _RouterFields(BaseModel):
-    @field_validator("host", check_fields=False)
-    @classmethod
-    def _host(cls, value: str | None) -> str | None:
-        return None if value is None else hostname(value)
-
-    @field_validator("username", check_fields=False)
-    @classmethod
-    def _username(cls, value: str | None) -> str | None:
-        return None if value is None else routeros_name(value)
-
-    @field_validator("password", check_fields=False)
-    @classmethod
-    def _password(cls, value: str | None) -> str | None:
-        return None if value is None else routeros_secret(value)
+    _host = field_validator("host", check_fields=False)(optional(hostname))
+    _username = field_validator("username", check_fields=False)(optional(routeros_name))
+    _password = field_validator("password", check_fields=False)(optional(routeros_secret))
 
 
 class RouterCreate(_RouterFields):

@@ -8,29 +8,24 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from mikrosync.packages.models import Service
 from mikrosync.subscribers.models import SyncStatus
-from mikrosync.validators import email_address, ipv4_address, routeros_name, routeros_secret
+from mikrosync.validators import (
+    email_address,
+    ipv4_address,
+    optional,
+    routeros_name,
+    routeros_secret,
+)
 
 
 class _SubscriberFields(BaseModel):
-    @field_validator("username", check_fields=False)
-    @classmethod
-    def _username(cls, value: str | None) -> str | None:
-        return None if value is None else routeros_name(value)
-
-    @field_validator("password", check_fields=False)
-    @classmethod
-    def _password(cls, value: str | None) -> str | None:
-        return None if value is None else routeros_secret(value)
-
-    @field_validator("remote_address", "static_ip", check_fields=False)
-    @classmethod
-    def _ip(cls, value: str | None) -> str | None:
-        return None if value is None or value == "" else ipv4_address(value)
-
-    @field_validator("email", check_fields=False)
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return None if value is None or value == "" else email_address(value)
+    _username = field_validator("username", check_fields=False)(optional(routeros_name))
+    _password = field_validator("password", check_fields=False)(optional(routeros_secret))
+    _ips = field_validator("remote_address", "static_ip", check_fields=False)(
+        optional(ipv4_address, blank_is_absent=True)
+    )
+    _email = field_validator("email", check_fields=False)(
+        optional(email_address, blank_is_absent=True)
+    )
 
 
 class SubscriberCreate(_SubscriberFields):

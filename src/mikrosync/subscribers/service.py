@@ -112,8 +112,7 @@ async def update_subscriber(
     actor: str,
 ) -> Subscriber:
     """PATCH. Contact fields change quietly; router fields and the package record intent."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
-    ensure_not_removing(subscriber)
+    subscriber = await _writable(session, tenant_id, subscriber_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("password") is None:
         changes.pop("password", None)
@@ -144,6 +143,13 @@ async def update_subscriber(
     if operation is not None:
         record_intent(session, subscriber, operation, actor=actor)
     await session.commit()
+    return subscriber
+
+
+async def _writable(session: AsyncSession, tenant_id: int, subscriber_id: int) -> Subscriber:
+    """The tenant's subscriber, refusing changes to one that is being removed."""
+    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    ensure_not_removing(subscriber)
     return subscriber
 
 
@@ -194,8 +200,7 @@ async def suspend_subscriber(
     actor: str,
     reason: SuspendReason = SuspendReason.MANUAL,
 ) -> Subscriber:
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
-    ensure_not_removing(subscriber)
+    subscriber = await _writable(session, tenant_id, subscriber_id)
     if subscriber.is_suspended:
         return subscriber
     subscriber.is_suspended = True
@@ -209,8 +214,7 @@ async def connect_subscriber(
     session: AsyncSession, *, tenant_id: int, subscriber_id: int, actor: str
 ) -> Subscriber:
     """Lift a suspension (the seed's manualConnectUser)."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
-    ensure_not_removing(subscriber)
+    subscriber = await _writable(session, tenant_id, subscriber_id)
     if not subscriber.is_suspended:
         return subscriber
     if _has_expired(subscriber.expires_at):
@@ -228,8 +232,7 @@ async def renew_subscriber(
 ) -> Subscriber:
     """Extend `expires_at` by the package duration, from now if it had already passed, and
     reconnect a subscriber that was suspended for expiry."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
-    ensure_not_removing(subscriber)
+    subscriber = await _writable(session, tenant_id, subscriber_id)
     package = await session.get(Package, subscriber.package_id)
     assert package is not None
     start = subscriber.expires_at if not _has_expired(subscriber.expires_at) else now()
