@@ -8,13 +8,16 @@ start the embedded Redis.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mikrosync.clock import now
 from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
+from mikrosync.jobs import names
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
@@ -60,22 +63,63 @@ class Runtime:
         )
 
     async def hint(self, subscribers: Iterable[Subscriber]) -> None:
-        """Push the job of each subscriber that has an outstanding change, after its commit.
+        """After a commit: push the job of each subscriber with an outstanding change, and a
+        delayed expiry job at each (tenant, expiry instant) still to come.
 
-        A failed push is logged, not raised: the row is already durable and `pending`, and the
-        sweeper pushes it again once its hint is stale (DESIGN §1.3).
+        A failed push is logged, not raised: the row is already durable and `pending`, the
+        sweeper pushes it again once its hint is stale (DESIGN §1.3), and the periodic expiry
+        scan is the safety net of the delayed jobs.
         """
+        subscribers = list(subscribers)
         jobs = [(job_for(s).value, s.id) for s in subscribers if needs_sync(s)]
-        if not jobs:
-            return
         try:
             if len(jobs) == 1:
                 await self.queue.push_subscriber(*jobs[0])
-            else:
+            elif jobs:
                 await self.queue.push_subscribers(jobs)
+            await self._schedule_expiry(subscribers)
         except QueueUnavailable as exc:
             log.warning(
                 "job push failed (%s); the sweeper will push %d job(s) later", exc, len(jobs)
+            )
+
+    async def _schedule_expiry(self, subscribers: list[Subscriber]) -> None:
+        moment = now().timestamp()
+        instants = {
+            (s.tenant_id, math.ceil(s.expires_at.timestamp()))
+            for s in subscribers
+            if s.expires_at is not None and not s.is_suspended and not s.pending_removal
+        }
+        for tenant_id, epoch in sorted(instants):
+            delay_ms = max(0, int((epoch - moment) * 1000))
+            if delay_ms:
+                await self.queue.push(
+                    names.PROCESS_EXPIRED,
+                    {"tenant_id": tenant_id},
+                    job_id=names.expiry_job_id(tenant_id, epoch),
+                    delay_ms=delay_ms,
+                )
+            else:
+                # Already due: run at once, merged with the tenant's other pending run.
+                await self.queue.push(
+                    names.PROCESS_EXPIRED,
+                    {"tenant_id": tenant_id},
+                    dedup_id=names.tenant_expiry_dedup_id(tenant_id),
+                )
+
+    async def sync_package(self, package_id: int) -> None:
+        """Push `syncPackage` after a package was created or changed (best effort, like hint)."""
+        try:
+            await self.queue.push(
+                names.SYNC_PACKAGE,
+                {"package_id": package_id},
+                dedup_id=names.package_dedup_id(package_id),
+            )
+        except QueueUnavailable as exc:
+            log.warning(
+                "syncPackage push failed (%s); profiles follow with the next converge "
+                "or reconciliation",
+                exc,
             )
 
     async def close(self) -> None:

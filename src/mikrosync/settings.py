@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
+from croniter import croniter
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -79,6 +80,11 @@ class Settings(BaseSettings):
         description="A pending subscriber whose job hint is older than this is pushed again.",
     )
     health_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    expiry_scan_cron: str = Field(
+        default="* * * * *",
+        description="Cron of the periodic expiry scan (the safety net of the per-instant jobs).",
+    )
+    reconcile_interval_s: float = Field(default=900.0, ge=10, le=7 * 86400)
     job_lock_s: float = Field(
         default=20.0,
         ge=1,
@@ -118,6 +124,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("expiry_scan_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression such as '* * * * *'")
         return value
 
     @field_validator("secret_key")

@@ -21,7 +21,9 @@ from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.sync.converge import Attempt, converge_subscriber
 from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
+from mikrosync.sync.packages import sync_package
 from mikrosync.sync.sweep import Hint, take_stale
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,28 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
         online = sum(result.online for result in results)
         return {"routers": len(results), "online": online, "pushed": pushed}
 
+    async def schedule_expiry(_job: JobInfo) -> int:
+        tenants = await active_tenant_ids(deps)
+        for tenant_id in tenants:
+            await queue.push(
+                names.PROCESS_EXPIRED,
+                {"tenant_id": tenant_id},
+                dedup_id=names.tenant_expiry_dedup_id(tenant_id),
+            )
+        return len(tenants)
+
+    async def process_expired(job: JobInfo) -> int:
+        return await _push(queue, await expire_due(deps, int(job.data["tenant_id"])))
+
+    async def package(job: JobInfo) -> int:
+        return len(await sync_package(deps, int(job.data["package_id"])))
+
     handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
     handlers[names.SWEEP_PENDING] = sweep
     handlers[names.CHECK_ROUTER_HEALTH] = health
+    handlers[names.SCHEDULE_EXPIRED] = schedule_expiry
+    handlers[names.PROCESS_EXPIRED] = process_expired
+    handlers[names.SYNC_PACKAGE] = package
     return handlers
 
 
@@ -62,6 +83,7 @@ def schedules(runtime: Runtime) -> list[Schedule]:
     return [
         Schedule(names.SWEEP_PENDING, every_ms=int(settings.sweep_interval_s * 1000)),
         Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
+        Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
     ]
 
 

@@ -30,6 +30,7 @@ RECONCILE_ROUTER = "reconcileRouter"
 SYNC_PACKAGE = "syncPackage"
 SWEEP_PENDING = "sweepPending"
 CHECK_ROUTER_HEALTH = "checkRouterHealth"
+SCHEDULE_RECONCILES = "scheduleRouterReconciles"
 
 
 def subscriber_dedup_id(subscriber_id: int) -> str:
@@ -39,3 +40,21 @@ def subscriber_dedup_id(subscriber_id: int) -> str:
     waiting job per subscriber, whatever the reason each was pushed for.
     """
     return f"subscriber-{subscriber_id}"
+
+
+def expiry_job_id(tenant_id: int, epoch: int) -> str:
+    """One delayed expiry job per tenant and instant: subscribers expiring together are handled
+    by one run, and pushing the same instant again is a no-op."""
+    return f"expire-{tenant_id}-{epoch}"
+
+
+def tenant_expiry_dedup_id(tenant_id: int) -> str:
+    return f"expiry-tenant-{tenant_id}"
+
+
+def package_dedup_id(package_id: int) -> str:
+    return f"package-{package_id}"
+
+
+def reconcile_dedup_id(router_id: int) -> str:
+    return f"reconcile-router-{router_id}"

@@ -8,14 +8,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict, InvalidInput, NotFound
-from mikrosync.packages.models import Package
+from mikrosync.packages.models import Package, Service
 from mikrosync.packages.schemas import (
     DEFAULT_DURATION_DAYS,
     MINUTES_PER_DAY,
     PackageCreate,
     PackageUpdate,
 )
-from mikrosync.subscribers.models import Subscriber
+from mikrosync.subscribers.intent import record_intent
+from mikrosync.subscribers.models import Operation, Subscriber
 from mikrosync.validators import profile_name_from
 
 
@@ -69,8 +70,11 @@ async def create_package(session: AsyncSession, *, tenant_id: int, data: Package
 
 
 async def update_package(
-    session: AsyncSession, *, tenant_id: int, package_id: int, data: PackageUpdate
-) -> Package:
+    session: AsyncSession, *, tenant_id: int, package_id: int, data: PackageUpdate, actor: str
+) -> tuple[Package, list[Subscriber]]:
+    """Change a package. Returns it with the subscribers whose own router objects must change
+    (a new profile name; a static package's new rate), recorded as intent in the same
+    transaction."""
     package = await get_package(session, tenant_id=tenant_id, package_id=package_id)
     changes = data.model_dump(
         exclude_unset=True,
@@ -89,10 +93,34 @@ async def update_package(
         if minutes <= 0:
             raise InvalidInput("duration_days", "the package duration must be longer than zero")
         package.duration_minutes = minutes
+    before = (package.profile_name, package.rate_limit)
     for field, value in changes.items():
         setattr(package, field, value)
+    affected = await _resync_subscribers(session, package, before, actor)
     await session.commit()
-    return package
+    return package, affected
+
+
+async def _resync_subscribers(
+    session: AsyncSession, package: Package, before: tuple[str, str], actor: str
+) -> list[Subscriber]:
+    profile_changed = package.profile_name != before[0]
+    queue_rate_changed = package.service == Service.STATIC and package.rate_limit != before[1]
+    if not (profile_changed or queue_rate_changed):
+        return []
+    query = select(Subscriber).where(
+        Subscriber.package_id == package.id, Subscriber.pending_removal.is_(False)
+    )
+    affected = list((await session.scalars(query)).all())
+    for subscriber in affected:
+        record_intent(
+            session,
+            subscriber,
+            Operation.UPDATE_USER,
+            actor=actor,
+            message=f"package {package.name!r} changed",
+        )
+    return affected
 
 
 async def delete_package(session: AsyncSession, *, tenant_id: int, package_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from mikrosync.api.deps import Admin, Reader, SessionDep
+from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
 from mikrosync.packages import service
 from mikrosync.packages.schemas import PackageCreate, PackageRead, PackageUpdate
 
@@ -12,9 +12,12 @@ router = APIRouter(prefix="/packages", tags=["packages"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_package(data: PackageCreate, session: SessionDep, principal: Admin) -> PackageRead:
+async def create_package(
+    data: PackageCreate, session: SessionDep, runtime: RuntimeDep, principal: Admin
+) -> PackageRead:
     """Add a package; `profile_name` defaults to a router-safe form of the name."""
     created = await service.create_package(session, tenant_id=principal.scope, data=data)
+    await runtime.sync_package(created.id)
     return PackageRead.model_validate(created)
 
 
@@ -34,12 +37,14 @@ async def get_package(package_id: int, session: SessionDep, principal: Reader) -
 
 @router.patch("/{package_id}")
 async def update_package(
-    package_id: int, data: PackageUpdate, session: SessionDep, principal: Admin
+    package_id: int, data: PackageUpdate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
-    """Change a package."""
-    updated = await service.update_package(
-        session, tenant_id=principal.scope, package_id=package_id, data=data
+    """Change a package; its router profiles follow (job `syncPackage`)."""
+    updated, affected = await service.update_package(
+        session, tenant_id=principal.scope, package_id=package_id, data=data, actor=principal.email
     )
+    await runtime.sync_package(updated.id)
+    await runtime.hint(affected)
     return PackageRead.model_validate(updated)
 
 
