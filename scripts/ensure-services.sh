@@ -54,4 +54,10 @@ if ! command -v redis-cli >/dev/null 2>&1 || ! redis_up; then
     --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
   wait_for "Redis" redis_up
 fi
-echo "ensure-services: PostgreSQL and Redis are up"
+
+# The web UI tests drive Debian's Chromium through Playwright (no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "ensure-services: installing Chromium"
+  apt_install chromium
+fi
+echo "ensure-services: PostgreSQL, Redis and Chromium are ready"
