@@ -33,6 +33,10 @@ class Tenant(TimestampMixin, Base):
     # PPP/hotspot profile a suspended subscriber is moved to (captive "please pay" page);
     # None means suspension disables the secret instead.
     suspension_profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # IANA zone the web UI shows dates in (they are stored in UTC).
+    timezone: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="UTC", server_default="UTC"
+    )
     # Per drift kind: what reconciliation does ({"missing": "fix", "orphan": "remove", ...}).
     reconcile_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
 
