@@ -6,6 +6,7 @@ import typer
 
 from mikrosync import __version__
 from mikrosync.cli import db, later, serve, sim, tenants, worker
+from mikrosync.cli.demo import command as demo_command
 
 app = typer.Typer(
     name="mikrosync",
@@ -14,7 +15,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-app.command("demo")(later.demo)
+app.command("demo")(demo_command.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("migrate")(db.migrate)

@@ -1,0 +1,33 @@
+"""The `mikrosync demo` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from mikrosync.cli.common import fail, settings_or_exit
+from mikrosync.cli.demo.run import DemoOptions, run_demo
+
+
+def demo(
+    routers: int = typer.Option(3, min=1, max=50, help="How many simulated routers to start."),
+    subscribers: int = typer.Option(300, min=0, max=100_000, help="Demo subscribers to seed."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port of the web UI and API."),
+    reset: bool = typer.Option(False, help="Start over with fresh demo data."),
+    exit_after: float | None = typer.Option(
+        None, min=1, help="Stop after this many seconds (exit 0 only if all got synced)."
+    ),
+) -> None:
+    """Run the whole product on embedded services with simulated routers."""
+    settings = settings_or_exit(announce=True)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    options = DemoOptions(routers, subscribers, port, reset, exit_after)
+    try:
+        synced = asyncio.run(run_demo(settings, options))
+    except OSError as exc:
+        raise fail(f"cannot start the demo: {exc} (is port {port} in use? try --port)") from None
+    typer.echo("demo stopped.")
+    if exit_after is not None and not synced:
+        raise typer.Exit(1)
