@@ -37,6 +37,7 @@ class DemoOptions:
 
 async def run_demo(settings: Settings, options: DemoOptions) -> bool:
     """Run until Ctrl-C (or `exit_after` seconds); True if every subscriber got synced."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
     runtime = Runtime.build(settings)
     network = DemoNetwork(settings.data_dir / "demo-routers")
