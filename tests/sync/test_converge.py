@@ -30,6 +30,7 @@ async def test_create_pppoe_puts_tagged_secret_and_profile_on_the_router(world: 
     events = await world.call("GET", f"/subscribers/{created['id']}/events")
     assert events[0]["outcome"] == "succeeded" and events[0]["operation"] == "addUser"
     assert "/ppp/secret/add" in events[0]["message"]
+    assert events[0]["latency_ms"] is not None and events[0]["latency_ms"] >= 0
 
 
 async def test_second_run_is_skipped_and_writes_nothing(world: World) -> None:

@@ -114,6 +114,7 @@ class SyncEventRead(BaseModel):
     attempt: int | None
     message: str | None
     duration_ms: int | None
+    latency_ms: int | None
     actor: str | None
     created_at: datetime
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
@@ -29,6 +29,7 @@ from mikrosync.routeros import (
     TransientRouterError,
 )
 from mikrosync.routers.models import Router
+from mikrosync.subscribers.intent import REQUESTED
 from mikrosync.subscribers.models import Subscriber, SyncEvent, SyncStatus
 from mikrosync.sync import routers as router_state
 from mikrosync.sync.apply import ApplyReport, apply_plan
@@ -145,7 +146,9 @@ async def _finish(
     report: ApplyReport,
 ) -> Outcome:
     async with deps.sessionmaker() as session:
-        session.add(_event(desired, attempt, started, Outcome.SUCCEEDED, report.summary()))
+        event = _event(desired, attempt, started, Outcome.SUCCEEDED, report.summary())
+        event.latency_ms = await _change_latency_ms(session, desired, event)
+        session.add(event)
         if router.is_online is not True:
             # Only on a change of state: a write per job would serialise jobs on the router row.
             await router_state.mark_online(session, router.id)
@@ -164,6 +167,25 @@ async def _finish(
         await session.commit()
     deps.mark_up(router.id)
     return Outcome.SUCCEEDED
+
+
+async def _change_latency_ms(
+    session: AsyncSession, desired: DesiredSubscriber, confirmed: SyncEvent
+) -> int | None:
+    """Time from the commit of the applied change (its `requested` event) to now."""
+    requested = await session.scalar(
+        select(SyncEvent.created_at)
+        .where(
+            SyncEvent.subscriber_id == desired.subscriber_id,
+            SyncEvent.desired_version == desired.version,
+            SyncEvent.outcome == REQUESTED,
+        )
+        .order_by(SyncEvent.id.desc())
+        .limit(1)
+    )
+    if requested is None:
+        return None
+    return max(0, int((confirmed.created_at - requested).total_seconds() * 1000))
 
 
 async def _compare_and_set(session: AsyncSession, desired: DesiredSubscriber) -> None:
