@@ -1,0 +1,291 @@
+"""reconcile_router: a full diff of one router against the database, repaired per policy.
+
+Who calls it: the worker's `reconcileRouter` job (`reconcile_job`: on a schedule and on demand),
+`POST /api/v1/routers/{id}/reconcile` and `mikrosync reconcile`. Steps:
+
+1. Snapshot the database: the router's subscribers and their plans (`plan_subscriber` on
+   `load_desired`: the converge's own definition of what should be there), the tenant's
+   packages and policy. The snapshot is taken BEFORE the router is read, so a change that
+   lands in between looks like drift, is then found to be in flight (its version moved) and is
+   skipped: it is never "repaired" backwards.
+2. Read the router (`observed.py`): one streamed print per menu.
+3. Classify (`drift.py`).
+4. Unless it is a dry run, repair per the tenant's policy (`repair.py`): orphans removed and
+   package profiles ensured directly; missing and different subscribers recorded as intent,
+   so their fix runs through the same converge as every other change (no second write
+   path). The caller pushes the returned jobs (API, worker) or converges them inline (CLI).
+5. Store the run (`ReconcileRun`) and, for a real run, the router's last drift counts.
+
+A router that cannot be read ends the run as `failed` with the router's words and marks the
+router offline; nothing escapes but `NotFound` for an unknown router.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.clock import now
+from mikrosync.db.session import SessionMaker
+from mikrosync.errors import NotFound
+from mikrosync.packages.models import Package
+from mikrosync.routeros import ConnectError, PoolRegistry, RouterOSError, RouterTrap
+from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.security.vault import Vault
+from mikrosync.settings import Settings
+from mikrosync.subscribers.intent import needs_sync
+from mikrosync.subscribers.models import Subscriber
+from mikrosync.sync import routers as router_state
+from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.desired import load_desired
+from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
+from mikrosync.sync.observed import Progress, read_router
+from mikrosync.sync.plan import plan_subscriber
+from mikrosync.sync.repair import BATCH, Repairs, leave_all, repair
+from mikrosync.sync.sweep import Hint
+from mikrosync.tenants.models import Tenant
+from mikrosync.tenants.settings_service import ReconcilePolicy, effective_policy
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # the report is complete, but some repairs failed
+    FAILED = "failed"  # the router could not be read; nothing was repaired
+
+
+@dataclass(frozen=True)
+class ReconcileOutcome:
+    run_id: int
+    status: RunStatus
+    dry_run: bool
+    counts: dict[str, int]
+    """Drift found, per kind (exact, whatever the item cap)."""
+    remaining: dict[str, int]
+    """Drift left after this run, per kind except `unmanaged` (which never counts): reported
+    only, blocked, or failed. Fixes handed to converges count as done."""
+    fix_jobs: tuple[Hint, ...]
+    """The subscribers recorded as pending, with their job names: push or converge them."""
+    duration: float
+    error: str | None = None
+
+    @property
+    def fix_subscriber_ids(self) -> tuple[int, ...]:
+        return tuple(job.subscriber_id for job in self.fix_jobs)
+
+    @property
+    def drift_remains(self) -> bool:
+        return any(self.remaining.values())
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    policy: ReconcilePolicy
+    expected: list[Expected]
+    package_ids: set[int]
+
+
+async def reconcile_router(
+    deps: SyncDeps, router_id: int, *, dry_run: bool, progress: Progress | None = None
+) -> ReconcileOutcome:
+    """Compare one router with the database; repair per policy unless `dry_run`."""
+    started = time.monotonic()
+    router = await _load_router(deps, router_id)
+    run_id = await _start_run(deps, router, dry_run)
+    try:
+        snapshot = await _snapshot(deps, router, progress)
+        try:
+            observed = await read_router(deps.client(router), router.tenant_id, progress)
+        except RouterOSError as exc:
+            error = f"cannot read router {router.name}: {exc.message}"
+            await _record_failure(deps, run_id, router, exc, error)
+            return ReconcileOutcome(
+                run_id, RunStatus.FAILED, dry_run, {}, {}, (), _since(started), error
+            )
+        drifts = classify(snapshot.expected, observed, snapshot.package_ids)
+        repairs = (
+            leave_all(drifts)
+            if dry_run
+            else await repair(deps, router, snapshot.policy, snapshot.expected, drifts)
+        )
+        return await _finish(deps, run_id, router, drifts, repairs, dry_run, started)
+    except Exception as exc:
+        await _record_failure(deps, run_id, router, None, f"internal error: {exc!r}")
+        raise
+
+
+async def reconcile_job(deps: SyncDeps, router_id: int) -> ReconcileOutcome:
+    """The worker's `reconcileRouter` handler: a real run; the caller pushes `fix_jobs`."""
+    return await reconcile_router(deps, router_id, dry_run=False)
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started
+
+
+# -- the database side -------------------------------------------------------------------------
+
+
+async def _load_router(deps: SyncDeps, router_id: int) -> Router:
+    async with deps.sessionmaker() as session:
+        router = await session.get(Router, router_id)
+    if router is None:
+        raise NotFound(f"no router with id {router_id}")
+    return router
+
+
+async def _snapshot(deps: SyncDeps, router: Router, progress: Progress | None) -> _Snapshot:
+    """Everything the database wants of this router, in one session."""
+    async with deps.sessionmaker() as session:
+        tenant = await session.get(Tenant, router.tenant_id)
+        assert tenant is not None
+        query = select(Subscriber).where(Subscriber.router_id == router.id).order_by(Subscriber.id)
+        expected: list[Expected] = []
+        for row in (await session.scalars(query)).all():
+            desired = await load_desired(session, row, deps.vault)
+            expected.append(Expected(desired, plan_subscriber(desired), in_flight=needs_sync(row)))
+            if progress is not None and len(expected) % 1000 == 0:
+                progress("database", len(expected))
+        if progress is not None:
+            progress("database", len(expected))
+        packages = select(Package.id).where(Package.tenant_id == tenant.id)
+        package_ids = set((await session.scalars(packages)).all())
+    return _Snapshot(effective_policy(tenant.reconcile_policy), expected, package_ids)
+
+
+# -- the stored run ----------------------------------------------------------------------------
+
+
+async def _start_run(deps: SyncDeps, router: Router, dry_run: bool) -> int:
+    async with deps.sessionmaker() as session:
+        run = ReconcileRun(
+            tenant_id=router.tenant_id,
+            router_id=router.id,
+            started_at=now(),
+            dry_run=dry_run,
+            status=RunStatus.RUNNING,
+            counts={},
+            items={},
+            actions=[],
+        )
+        session.add(run)
+        await session.commit()
+        return run.id
+
+
+async def _finish(
+    deps: SyncDeps,
+    run_id: int,
+    router: Router,
+    drifts: Sequence[Drift],
+    repairs: Repairs,
+    dry_run: bool,
+    started: float,
+) -> ReconcileOutcome:
+    counts = counts_of(drifts)
+    status = RunStatus.PARTIAL if repairs.failures else RunStatus.SUCCEEDED
+    error = None
+    if repairs.failures:
+        error = f"{len(repairs.failures)} repair(s) failed; first: {repairs.failures[0]}"
+    actions = [entry for entries in capped(repairs.actions).values() for entry in entries]
+    async with deps.sessionmaker() as session:
+        await session.execute(
+            update(ReconcileRun)
+            .where(ReconcileRun.id == run_id)
+            .values(
+                finished_at=now(),
+                status=status,
+                counts=counts,
+                items=capped((drift.kind, drift.item()) for drift in drifts),
+                actions=actions,
+                error=error,
+            )
+        )
+        if not dry_run:
+            await session.execute(
+                update(Router)
+                .where(Router.id == router.id)
+                .values(last_reconciled_at=now(), last_drift_counts=counts)
+            )
+        if router.is_online is not True:
+            await router_state.mark_online(session, router.id)
+        await session.commit()
+    deps.mark_up(router.id)
+    remaining = {str(kind): repairs.remaining[kind] for kind in DriftKind if kind != "unmanaged"}
+    return ReconcileOutcome(
+        run_id, status, dry_run, counts, remaining, tuple(repairs.jobs), _since(started), error
+    )
+
+
+async def _record_failure(
+    deps: SyncDeps, run_id: int, router: Router, exc: RouterOSError | None, error: str
+) -> None:
+    """End the run as failed; a router that could not be reached is marked offline (a trap
+    means it answered, so it is not)."""
+    async with deps.sessionmaker() as session:
+        await session.execute(
+            update(ReconcileRun)
+            .where(ReconcileRun.id == run_id)
+            .values(finished_at=now(), status=RunStatus.FAILED, error=error)
+        )
+        if exc is not None and not isinstance(exc, RouterTrap):
+            await router_state.mark_offline(session, router.id, exc.message)
+        await session.commit()
+    if isinstance(exc, ConnectError):
+        deps.mark_down(router.id)
+
+
+# -- for callers -------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def standalone_deps(
+    sessionmaker: SessionMaker, vault: Vault, settings: Settings
+) -> AsyncIterator[SyncDeps]:
+    """SyncDeps with a pool registry of their own, closed on exit: for one-off runs (the CLI,
+    an API request), which have no long-lived registry as the worker does."""
+    registry = PoolRegistry()
+    try:
+        yield SyncDeps(sessionmaker=sessionmaker, vault=vault, registry=registry, settings=settings)
+    finally:
+        await registry.close()
+
+
+async def subscribers_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Subscriber]:
+    """The rows of `fix_subscriber_ids`, for `Runtime.hint` (which wants rows)."""
+    rows: list[Subscriber] = []
+    for start in range(0, len(ids), BATCH):
+        query = select(Subscriber).where(Subscriber.id.in_(ids[start : start + BATCH]))
+        rows.extend((await session.scalars(query)).all())
+    return rows
+
+
+async def list_runs(
+    session: AsyncSession, *, tenant_id: int, router_id: int, page: int, per_page: int
+) -> tuple[Sequence[ReconcileRun], int]:
+    """One page of a router's runs, newest first, and how many there are."""
+    scope = (ReconcileRun.tenant_id == tenant_id, ReconcileRun.router_id == router_id)
+    total = (await session.execute(select(func.count()).where(*scope))).scalar_one()
+    query = (
+        select(ReconcileRun)
+        .where(*scope)
+        .order_by(ReconcileRun.started_at.desc(), ReconcileRun.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return (await session.scalars(query)).all(), total
+
+
+async def get_run(
+    session: AsyncSession, *, tenant_id: int, router_id: int, run_id: int
+) -> ReconcileRun:
+    run = await session.get(ReconcileRun, run_id)
+    if run is None or run.tenant_id != tenant_id or run.router_id != router_id:
+        raise NotFound("reconciliation run not found")
+    return run
