@@ -17,6 +17,7 @@ from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
+from mikrosync.logs import log_context
 from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.sync.converge import Attempt, converge_subscriber
@@ -40,8 +41,11 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
 
 def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     async def converge(job: JobInfo) -> str:
+        subscriber_id = int(job.data["subscriber_id"])
         attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
-        outcome = await converge_subscriber(deps, int(job.data["subscriber_id"]), attempt)
+        with log_context(job_id=job.id, job=job.name, subscriber_id=subscriber_id):
+            outcome = await converge_subscriber(deps, subscriber_id, attempt)
+            log.info("%s attempt %d: %s", job.name, job.attempt, outcome.value)
         return outcome.value
 
     async def sweep(_job: JobInfo) -> int:

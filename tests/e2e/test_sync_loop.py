@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import librouteros
 
@@ -124,3 +125,15 @@ async def test_ghost_success_heals(site: Site, worker: WorkerProcess) -> None:
     created = await site.subscriber(username="ghosted")
     await site.synced(created["id"])
     assert len(site.rows("/ppp/secret", name="ghosted")) == 1
+
+
+async def test_worker_logs_are_json_with_ids_and_no_secrets(
+    site: Site, worker: WorkerProcess
+) -> None:
+    created = await site.subscriber(username="logged", password="Very-Secret-pw9")
+    await site.synced(created["id"])
+    lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("subscriber_id") == created["id"]]
+    assert mine and all(line["job"] == "addUser" for line in mine)
+    assert any(line.get("router_id") == site.router["id"] for line in mine)
+    assert "Very-Secret-pw9" not in worker.output() and "router-pw" not in worker.output()

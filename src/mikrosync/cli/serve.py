@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mikrosync.app import create_app
 from mikrosync.cli.common import fail, settings_or_exit
 from mikrosync.db import migrate as migrations
+from mikrosync.logs import setup_logging
 from mikrosync.settings import Settings
 
 
@@ -36,4 +37,6 @@ def serve(
     _prepare_database(settings)
     app = create_app(settings)
     typer.echo(f"mikrosync API on http://{host}:{port}/api/v1 (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    # log_config=None: uvicorn logs through our handler (JSON lines when asked for).
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level=settings.log_level.lower())

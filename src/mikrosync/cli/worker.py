@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
 import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.logs import setup_logging
 from mikrosync.runtime import Runtime
 from mikrosync.settings import redacted
 from mikrosync.worker import run_worker
@@ -21,9 +21,7 @@ def worker(
 ) -> None:
     """Run a sync worker on the `mikrotik-sync` queue (run more processes to scale out)."""
     settings = settings_or_exit(announce=True)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level, json_lines=settings.log_json)
     slots = concurrency or settings.worker_concurrency
 
     async def work(runtime: Runtime) -> None:

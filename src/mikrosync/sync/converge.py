@@ -22,6 +22,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
+from mikrosync.logs import add_log_context
 from mikrosync.routeros import (
     ConnectError,
     PermanentRouterError,
@@ -101,6 +102,7 @@ async def _claim(deps: SyncDeps, subscriber_id: int) -> _Claim | None:
             return None
         desired = await load_desired(session, subscriber, deps.vault)
         router = await load_router(session, subscriber.router_id)
+        add_log_context(router_id=router.id, tenant_id=subscriber.tenant_id)
         subscriber.sync_status = SyncStatus.SYNCING
         await session.commit()
         return _Claim(desired=desired, router=router)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
 from mikrosync.cli.common import fail, settings_or_exit
 from mikrosync.cli.demo.run import DemoOptions, run_demo
+from mikrosync.logs import setup_logging
 
 
 def demo(
@@ -22,7 +22,8 @@ def demo(
 ) -> None:
     """Run the whole product on embedded services with simulated routers."""
     settings = settings_or_exit(announce=True)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The demo's own progress lines are its output; only warnings and errors are logged.
+    setup_logging("WARNING", json_lines=settings.log_json)
     options = DemoOptions(routers, subscribers, port, reset, exit_after)
     try:
         synced = asyncio.run(run_demo(settings, options))
