@@ -43,4 +43,10 @@ class Vault:
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt with the current key (after a rotation)."""
-        return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        try:
+            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise ConfigError(
+                "a stored secret cannot be decrypted with MIKROSYNC_SECRET_KEY or "
+                "MIKROSYNC_PREVIOUS_SECRET_KEYS; list the key it was written with"
+            ) from None
