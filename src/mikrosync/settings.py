@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         description="Key prefix of the job queue in Redis (use a hash tag such as {mikrosync} "
         "on a Redis cluster).",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="If set, /metrics requires `Authorization: Bearer <token>`.",
+    )
     token_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

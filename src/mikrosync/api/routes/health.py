@@ -1,11 +1,15 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from mikrosync import metrics
 from mikrosync.api.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
@@ -28,3 +32,15 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503
         )
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/metrics", response_class=Response)
+async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus text format: queue depth, jobs, sync latency, routers, drift, owed
+    suspensions (see docs/deployment.md)."""
+    token = runtime.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return Response("metrics need the MIKROSYNC_METRICS_TOKEN bearer token\n", 401)
+    return Response(await metrics.render(runtime), media_type=CONTENT_TYPE_LATEST)

@@ -168,4 +168,4 @@ async def status_counts(runtime: Runtime, tenant_id: int) -> dict[str, int]:
             .where(Subscriber.tenant_id == tenant_id)
             .group_by(Subscriber.sync_status)
         )
-        return {str(status): int(count) for status, count in rows.tuples().all()}
+        return {str(status): int(count) for status, count in rows.all()}
