@@ -1,0 +1,40 @@
+"""`mikrosync demo` on the embedded default: reaches all-synced, stops cleanly, reuses data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cli.test_cli import _free_port
+
+
+def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mikrosync", "demo", "--port", str(_free_port()), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_reaches_all_synced_and_exits_0(tmp_path: Path) -> None:
+    first = _demo(tmp_path, "--routers", "2", "--subscribers", "40", "--exit-after", "12")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "log in as demo@mikrosync.demo" in first.stdout
+    assert "all 40 subscribers synced" in first.stdout
+    assert "Traceback" not in first.stderr
+    again = _demo(tmp_path, "--routers", "2", "--exit-after", "5")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Reusing the demo data" in again.stdout
+    assert "all 40 subscribers synced" in again.stdout
+    fresh = _demo(
+        tmp_path, "--routers", "2", "--subscribers", "10", "--reset", "--exit-after", "15"
+    )
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "all 10 subscribers synced" in fresh.stdout
