@@ -1,0 +1,1 @@
+"""Bringing existing subscribers into mikrosync: from a CSV file, or adopted from a router."""
