@@ -13,6 +13,7 @@ from mikrosync.api.errors import install_error_handlers
 from mikrosync.api.routes import auth, health, packages, queue, routers, subscribers, tenants
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
+from mikrosync.web import mount_web
 
 API_PREFIX = "/api/v1"
 
@@ -40,4 +41,5 @@ def create_app(settings: Settings) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    mount_web(app)
     return app

@@ -1,0 +1,149 @@
+"""Routers: list and detail (health, last error, subscribers by sync state), create and edit
+forms, "test connection", and "retry all failed" for one router.
+
+The API password is write-only here as in the API: the edit form never shows it, and an empty
+field keeps the stored one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from mikrosync.errors import Conflict
+from mikrosync.routers import service
+from mikrosync.routers.models import Router
+from mikrosync.routers.schemas import RouterCreate, RouterUpdate
+from mikrosync.web import stats
+from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep
+from mikrosync.web.forms import Form
+from mikrosync.web.htmx import pick
+from mikrosync.web.responses import redirect, render
+from mikrosync.web.routing import web_router
+from mikrosync.web.syncing import probe_router
+
+router = web_router("/routers")
+
+_TEXT_FIELDS = ("name", "host", "port", "username", "password", "tls_fingerprint")
+_FLAGS = ("use_tls", "tls_insecure")
+
+
+@router.get("")
+async def list_routers(request: Request, db: DbDep, user: Reader) -> Response:
+    context = {
+        "routers": await service.list_routers(db, tenant_id=user.scope),
+        "counts": await stats.router_subscriber_counts(db, tenant_id=user.scope),
+        "section": "routers",
+    }
+    return render(request, pick(request, "routers/list.html", "routers/_table.html"), context)
+
+
+def _render_form(
+    request: Request, form: Form, found: Router | None = None, status_code: int = 200
+) -> Response:
+    context = {"form": form, "r": found, "section": "routers"}
+    return render(request, "routers/form.html", context, status_code=status_code)
+
+
+def _payload(form: Form, *, editing: bool) -> dict[str, Any]:
+    data = form.payload(_TEXT_FIELDS, clearable=("tls_fingerprint",) if editing else ())
+    data |= {flag: form.checked(flag) for flag in _FLAGS}
+    return data
+
+
+@router.get("/new")
+async def new_router(request: Request, _: Admin) -> Response:
+    return _render_form(request, Form(values={"port": "8728"}))
+
+
+@router.post("/new")
+async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: Admin) -> Response:
+    form = await Form.read(request)
+    created = await form.submit(
+        RouterCreate,
+        _payload(form, editing=False),
+        lambda data: service.create_router(
+            db, tenant_id=user.scope, data=data, vault=runtime.vault
+        ),
+    )
+    if created is None:
+        form.values.pop("password", None)
+        return _render_form(request, form, status_code=422)
+    return redirect(
+        request,
+        f"/routers/{created.id}",
+        flash=f"Router {created.name} added; press Test connection to check it now.",
+    )
+
+
+@router.get("/{router_id}")
+async def router_detail(request: Request, router_id: int, db: DbDep, user: Reader) -> Response:
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    counts = await stats.router_subscriber_counts(db, tenant_id=user.scope)
+    context = {
+        "r": found,
+        "counts": counts.get(found.id, {}),
+        "runs": await stats.recent_reconcile_runs(db, tenant_id=user.scope, router_id=found.id),
+        "section": "routers",
+    }
+    return render(request, pick(request, "routers/detail.html", "routers/_status.html"), context)
+
+
+def _edit_values(found: Router) -> dict[str, str]:
+    values = {name: str(getattr(found, name) or "") for name in _TEXT_FIELDS if name != "password"}
+    values |= {flag: "on" for flag in _FLAGS if getattr(found, flag)}
+    return values
+
+
+@router.get("/{router_id}/edit")
+async def edit_router_form(request: Request, router_id: int, db: DbDep, user: Admin) -> Response:
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    return _render_form(request, Form(values=_edit_values(found)), found)
+
+
+@router.post("/{router_id}/edit")
+async def edit_router(
+    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Admin
+) -> Response:
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    form = await Form.read(request)
+    updated = await form.submit(
+        RouterUpdate,
+        _payload(form, editing=True),
+        lambda data: service.update_router(
+            db, tenant_id=user.scope, router_id=router_id, data=data, vault=runtime.vault
+        ),
+    )
+    if updated is None:
+        await db.rollback()
+        found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+        form.values.pop("password", None)
+        return _render_form(request, form, found, status_code=422)
+    return redirect(request, f"/routers/{router_id}", flash="Router saved.")
+
+
+@router.post("/{router_id}/test")
+async def test_router(
+    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    result, pushed = await probe_router(runtime, found)
+    url = f"/routers/{router_id}"
+    if not result.online:
+        return redirect(
+            request, url, flash=f"{found.name} did not answer: {result.error}", kind="error"
+        )
+    message = f"{found.name} answered."
+    if pushed:
+        message += f" It was offline: {pushed} waiting subscriber(s) pushed to it."
+    return redirect(request, url, flash=message)
+
+
+@router.post("/{router_id}/delete")
+async def delete_router(request: Request, router_id: int, db: DbDep, user: Admin) -> Response:
+    try:
+        await service.delete_router(db, tenant_id=user.scope, router_id=router_id)
+    except Conflict as exc:
+        return redirect(request, f"/routers/{router_id}", flash=str(exc), kind="error")
+    return redirect(request, "/routers", flash="Router deleted.")
