@@ -21,6 +21,7 @@ from mikrosync.jobs import names
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
+from mikrosync.login_throttle import LoginThrottle
 from mikrosync.security.vault import Vault
 from mikrosync.settings import Settings
 from mikrosync.subscribers.intent import job_for, needs_sync
@@ -37,6 +38,7 @@ class Runtime:
     vault: Vault
     secret_key: str
     _queue_opened: bool = field(default=False, repr=False)
+    _throttle_opened: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -61,6 +63,11 @@ class Runtime:
         return JobQueue(
             self.redis_url, prefix=self.settings.queue_prefix, attempts=self.settings.sync_attempts
         )
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        self._throttle_opened = True
+        return LoginThrottle(self.redis_url, prefix=self.settings.queue_prefix)
 
     async def hint(self, subscribers: Iterable[Subscriber]) -> None:
         """After a commit: push the job of each subscriber with an outstanding change, and a
@@ -125,4 +132,6 @@ class Runtime:
     async def close(self) -> None:
         if self._queue_opened:
             await self.queue.close()
+        if self._throttle_opened:
+            await self.login_throttle.close()
         await self.engine.dispose()

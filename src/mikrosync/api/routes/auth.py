@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from mikrosync.api.deps import PrincipalDep, RuntimeDep, SessionDep
@@ -19,17 +19,30 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post("/token")
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> dict[str, str | int]:
-    """Exchange an email (`username`) and password for a bearer token."""
+    """Exchange an email (`username`) and password for a bearer token. Repeated failures for
+    one email or from one address are refused for a while (429 with Retry-After)."""
+    throttle = runtime.login_throttle
+    address = request.client.host if request.client else None
+    wait = await throttle.retry_after(form.username, address)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
     user = await authenticate(session, email=form.username, password=form.password)
     if user is None:
+        await throttle.failed(form.username, address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    await throttle.succeeded(form.username)
     ttl = timedelta(minutes=runtime.settings.token_ttl_minutes)
     token = issue_token(secret_key=runtime.secret_key, user_id=user.id, ttl=ttl)
     return {
