@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run mikrosync on its embedded default (SQLite, generated key): the API on http://127.0.0.1:8000
+## The demo on the embedded default (SQLite, embedded Redis, simulated routers): http://127.0.0.1:8000
 run: install
-	$(BIN)/mikrosync serve --port 8000
+	$(BIN)/mikrosync demo --port 8000
 
 ## Install, start PostgreSQL and Redis if needed, run the whole test suite
 test: install services
