@@ -10,7 +10,16 @@ from fastapi import APIRouter, FastAPI
 
 from mikrosync import __version__
 from mikrosync.api.errors import install_error_handlers
-from mikrosync.api.routes import auth, health, packages, queue, routers, subscribers, tenants
+from mikrosync.api.routes import (
+    auth,
+    health,
+    imports,
+    packages,
+    queue,
+    routers,
+    subscribers,
+    tenants,
+)
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.web import mount_web
@@ -37,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, tenants, routers, packages, subscribers, queue):
+    for module in (auth, tenants, routers, packages, imports, subscribers, queue):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -1,0 +1,145 @@
+"""`POST /subscribers/import`: subscribers from a CSV file, into one router.
+
+The path sits under `/subscribers`, but no other POST route there has a single segment after
+the prefix (`/subscribers/{id}` is GET, PATCH and DELETE), and `app.py` includes this router
+before the subscribers one, so `import` can never be read as a subscriber id.
+
+The CSV comes as the request body (`Content-Type: text/csv`) or as the multipart field
+`file` (what an HTML form or `curl -F file=@subs.csv` sends). See docs/import.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+
+from mikrosync.api.deps import Operator, RuntimeDep
+from mikrosync.imports.csv_import import ImportInterrupted, import_csv
+from mikrosync.imports.rows import CsvFileError, decode
+
+router = APIRouter(prefix="/subscribers", tags=["subscribers"])
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+"""About 100,000 rows; larger files are refused (413) rather than held in memory."""
+CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
+_HOW = (
+    "send the CSV as the request body with Content-Type: text/csv, or as the multipart "
+    "form field 'file'"
+)
+
+
+class RowErrorRead(BaseModel):
+    line: int
+    field: str | None
+    message: str
+
+
+class ImportReport(BaseModel):
+    """`created` counts the rows created, or in a dry run the rows that would be."""
+
+    created: int
+    skipped: int
+    errors: list[RowErrorRead]
+    dry_run: bool
+
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/import", openapi_extra=_BODY_DOC)
+async def import_subscribers(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Operator,
+    router_id: Annotated[int, Query(description="The router every row goes to.")],
+    dry_run: Annotated[bool, Query(description="Check and report; write nothing.")] = False,
+) -> ImportReport:
+    """Import subscribers from CSV: bad rows are reported (line, field, reason) and skipped,
+    good rows are created `pending` with an `addUser` intent and their jobs pushed."""
+    text = _decode(await _csv_bytes(request))
+    try:
+        result = await import_csv(
+            runtime.sessionmaker,
+            tenant_id=principal.scope,
+            router_id=router_id,
+            text=text,
+            vault=runtime.vault,
+            actor=principal.email,
+            dry_run=dry_run,
+        )
+    except CsvFileError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except ImportInterrupted as exc:
+        await runtime.hint(exc.created)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    await runtime.hint(result.created)
+    return ImportReport(
+        created=result.created_count,
+        skipped=result.skipped,
+        errors=[RowErrorRead(line=e.line, field=e.field, message=e.message) for e in result.errors],
+        dry_run=result.dry_run,
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return decode(data)
+    except CsvFileError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+async def _csv_bytes(request: Request) -> bytes:
+    """The CSV file's bytes from either body form; 413 past MAX_CSV_BYTES."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_CSV_BYTES + 65536:
+        raise _too_large()
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return await _multipart_file(request)
+    if media_type not in CSV_TYPES:
+        shown = media_type or "no Content-Type"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"got {shown}; {_HOW}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_CSV_BYTES:
+            raise _too_large()
+    return bytes(body)
+
+
+async def _multipart_file(request: Request) -> bytes:
+    async with request.form(max_files=1) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"the multipart body has no file field 'file'; {_HOW}",
+            )
+        data = await upload.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise _too_large()
+    return data
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"the CSV is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB; split it into parts",
+    )
