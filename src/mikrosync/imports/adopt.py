@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
@@ -32,7 +32,6 @@ from mikrosync.errors import InvalidInput
 from mikrosync.imports.adopt_plan import AdoptionPlan, Candidate, Skip, plan_adoption
 from mikrosync.imports.problems import check_problem
 from mikrosync.imports.router_logins import read_logins
-from mikrosync.packages.models import Package
 from mikrosync.routeros import RouterClient, RouterOSError, TransientRouterError
 from mikrosync.routeros.resources import RateProfile
 from mikrosync.routers.models import Router
@@ -132,13 +131,16 @@ class _Adopter:
         """Profile name -> None once tagged, or why it could not be."""
 
     async def load(self, session: AsyncSession) -> None:
-        """Fresh checks (the plan may be old), and the tenant and packages `load_desired`
-        reads, so that it finds them in the session instead of querying per row."""
+        """Fresh checks (the plan may be old). They load the tenant's packages into
+        `session`, and with the tenant loaded too, `load_desired` finds both there instead
+        of querying per row."""
         self.checks = await NewSubscriberChecks.load(
             session, tenant_id=self.plan.tenant_id, router_id=self.plan.router_id
         )
         await session.get(Tenant, self.plan.tenant_id)
-        await session.scalars(select(Package).where(Package.tenant_id == self.plan.tenant_id))
+        # End the read transaction (the objects stay loaded): an adoption can take minutes
+        # and must not pin a database snapshot all that time.
+        await session.commit()
 
     async def adopt(self, session: AsyncSession, chunk: Sequence[Candidate]) -> None:
         fresh = [candidate for candidate in chunk if self._still_new(candidate)]
