@@ -31,7 +31,14 @@ from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.tenants.models import Role
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, Staff, TenantFactory
-from tests.e2e.conftest import WORKER_ENV, Site, e2e_settings, worker, workers  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401 (fixtures reused here)
+    WORKER_ENV,
+    Site,
+    WorkerProcess,
+    e2e_settings,
+    worker,
+    workers,
+)
 from tests.helpers import RouterSite
 
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
@@ -207,6 +214,7 @@ class ServerProcess:
 @pytest.fixture(scope="module")
 def server(
     e2e_settings: Settings,  # noqa: F811
+    worker: WorkerProcess,  # noqa: F811 (started first: both processes boot at once)
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerProcess]:
     started = ServerProcess(e2e_settings, tmp_path_factory.mktemp("server") / "serve.log")
@@ -217,20 +225,28 @@ def server(
         started.stop()
 
 
-@pytest.fixture
-async def site(
+@pytest.fixture(scope="module")
+async def browser_owner(
     server: ServerProcess,
     e2e_settings: Settings,  # noqa: F811
-) -> AsyncIterator[Site]:
-    """A new tenant (owner logged in to the API of the real server), a simulated router
-    registered with it, and one package per service."""
+) -> AsyncIterator[Staff]:
+    """The owner of a tenant of the browser tests, logged in to the real server's API."""
     runtime = Runtime.build(e2e_settings)
     async with httpx.AsyncClient(base_url=server.url) as http:
         factory = TenantFactory(runtime=runtime, client=http)
-        owner = await factory.staff(await factory.tenant())
-        async with running_router(username="admin", password="router-pw") as sim:
-            yield Site(**await RouterSite.create(http, owner, sim, "router-pw"))
+        yield await factory.staff(await factory.tenant())
     await runtime.close()
+
+
+@pytest.fixture
+async def site(server: ServerProcess, browser_owner: Staff) -> AsyncIterator[Site]:
+    """A simulated router of this test alone, registered with the real server, and one
+    package per service, in the browser tests' tenant."""
+    async with (
+        httpx.AsyncClient(base_url=server.url) as http,
+        running_router(username="admin", password="router-pw") as sim,
+    ):
+        yield Site(**await RouterSite.create(http, browser_owner, sim, "router-pw"))
 
 
 # -- the browser ------------------------------------------------------------------------------
@@ -286,16 +302,44 @@ class UI:
         await expect(self.page.locator("nav[aria-label=Main]")).to_be_visible()
 
 
-@pytest.fixture
-async def ui(
-    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
+@asynccontextmanager
+async def _tab(
+    browser: Browser, server: ServerProcess, test_name: str, state: Any = None
 ) -> AsyncIterator[UI]:
     context: BrowserContext = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=server.url
+        viewport={"width": 1280, "height": 900}, base_url=server.url, storage_state=state
     )
     page = await context.new_page()
     # Confirmation dialogs ("Suspend alice?") are accepted, as an operator would.
     page.on("dialog", lambda dialog: dialog.accept())
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
-    yield UI(page=page, base_url=server.url, test_name=name)
-    await context.close()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
+    try:
+        yield UI(page=page, base_url=server.url, test_name=name)
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def ui(
+    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
+) -> AsyncIterator[UI]:
+    """A fresh browser tab, logged in as nobody."""
+    async with _tab(browser, server, request.node.name) as tab:
+        yield tab
+
+
+@pytest.fixture(scope="module")
+async def owner_state(browser: Browser, server: ServerProcess, browser_owner: Staff) -> Any:
+    """The cookies of the browser tests' owner after one login through the login form."""
+    async with _tab(browser, server, "login") as tab:
+        await tab.login(browser_owner.email)
+        return await tab.page.context.storage_state()
+
+
+@pytest.fixture
+async def owner_ui(
+    browser: Browser, server: ServerProcess, owner_state: Any, request: pytest.FixtureRequest
+) -> AsyncIterator[UI]:
+    """A browser tab of the browser tests' owner, already logged in."""
+    async with _tab(browser, server, request.node.name, owner_state) as tab:
+        yield tab

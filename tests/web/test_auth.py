@@ -5,14 +5,19 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from mikrosync.login_throttle import MAX_FAILURES_PER_EMAIL
+from mikrosync.tenants.models import Role
 from mikrosync.web.session import COOKIE_NAME
 from tests.conftest import PASSWORD, TenantFactory
 from tests.helpers import make_subscriber
 from tests.web.conftest import WebLogin, WebTenant, csrf_from
 
 
-def _anonymous(web_app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web_app), base_url="http://test")
+def _anonymous(web_app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A client without session. Tests that fail logins on purpose pass an address of their
+    own: the login throttle also counts failures per address."""
+    transport = httpx.ASGITransport(app=web_app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 async def test_pages_need_a_login_and_come_back_after_it(web_app: FastAPI, web: WebTenant) -> None:
@@ -60,7 +65,7 @@ async def test_wrong_password_and_platform_admin_are_refused(
 ) -> None:
     owner = web.staff
     admin = await factory.staff(None)
-    async with _anonymous(web_app) as http:
+    async with _anonymous(web_app, "192.0.2.10") as http:
         token = csrf_from((await http.get("/login")).text)
         response = await http.post(
             "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token}
@@ -141,3 +146,26 @@ async def test_next_never_leaves_the_site(web_app: FastAPI, web: WebTenant) -> N
             await http.post(
                 "/logout", headers={"X-CSRF-Token": csrf_from((await http.get("/")).text)}
             )
+
+
+async def test_repeated_failures_lock_the_form_like_the_api(
+    web_app: FastAPI, factory: TenantFactory, web: WebTenant
+) -> None:
+    staff = await factory.staff(web.staff.tenant_id, Role.VIEWER)
+    async with _anonymous(web_app, "192.0.2.11") as http:
+        token = csrf_from((await http.get("/login")).text)
+        for _ in range(MAX_FAILURES_PER_EMAIL):
+            failed = await http.post(
+                "/login", data={"email": staff.email, "password": "guess", "csrf_token": token}
+            )
+            assert failed.status_code == 400
+        locked = await http.post(
+            "/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": token}
+        )
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+        assert "too many failed logins" in locked.text
+        # The API shares the count: no way around it there either.
+        api = await web.api.post(
+            "/api/v1/auth/token", data={"username": staff.email, "password": PASSWORD}
+        )
+        assert api.status_code == 429

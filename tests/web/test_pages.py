@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import update
 
 from mikrosync.app import create_app
+from mikrosync.routeros.tags import OwnerTag
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
@@ -129,3 +132,39 @@ async def test_settings_time_zone_changes_how_dates_show(web: WebTenant) -> None
         # The tenant is shared by this backend's fast tests, which expect UTC.
         await web.owner.post("/settings", {"timezone": "UTC"})
     assert (await web.operator.get("/settings")).status_code == 403
+
+
+async def test_reconcile_dry_run_report_by_kind_then_repair(web: WebTenant) -> None:
+    async with running_router(username="admin", password="router-pw") as sim:
+        router = await make_router(
+            web.api, web.staff, host=sim.host, port=sim.port, password="router-pw"
+        )
+        orphan_tag = OwnerTag.subscriber(web.staff.tenant_id, 987654).render()
+        sim.add_row("/ppp/secret", {"name": "ghost", "password": "x", "comment": orphan_tag})
+        sim.add_row("/ppp/secret", {"name": "handmade", "password": "x"})
+        url = f"/routers/{router['id']}"
+        page = await web.operator.get(url)
+        assert "Check for drift (dry run)" in page.text and 'name="dry_run"' in page.text
+
+        refused = await web.operator.post(f"{url}/reconcile")  # a real run needs an admin
+        assert refused.status_code == 403
+        dry = await web.operator.post(f"{url}/reconcile", {"dry_run": "on"})
+        assert dry.status_code == 303 and "/runs/" in dry.headers["location"]
+        report = await web.operator.get(dry.headers["location"])
+        assert "Dry run of " + router["name"] + " done: 2 difference(s) found." in report.text
+        assert '<dd id="run-mode">dry run (report only)</dd>' in report.text
+        for kind, count in (("orphan", 1), ("unmanaged", 1), ("missing", 0)):
+            assert re.search(rf'id="count-{kind}">.*?<td>{count}</td>', report.text), kind
+        assert "<td>ghost</td>" in report.text and "<td>handmade</td>" in report.text
+        assert len(sim.rows("/ppp/secret")) == 2  # a dry run changes nothing
+
+        fixed = await web.owner.post(f"{url}/reconcile")
+        report = await web.owner.get(fixed.headers["location"])
+        assert '<dd id="run-mode">repair per policy</dd>' in report.text
+        assert "Actions taken" in report.text
+        assert [row["name"] for row in sim.rows("/ppp/secret")] == ["handmade"]
+        detail = await web.viewer.get(url)
+        assert detail.text.count("/runs/") == 2 and "Reconcile now" not in detail.text
+    board = await web.owner.get("/")
+    assert f">{router['name']}</a></td>" in board.text and "orphan: 1" in board.text
+    assert (await web.stranger.get(fixed.headers["location"])).status_code == 404

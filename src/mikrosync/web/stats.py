@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.errors import NotFound
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncStatus
 
 
@@ -125,22 +124,3 @@ async def router_subscriber_counts(
     for router_id, status, count in (await session.execute(query)).all():
         counts.setdefault(router_id, {})[status] = count
     return counts
-
-
-async def recent_reconcile_runs(
-    session: AsyncSession, *, tenant_id: int, router_id: int, limit: int = 10
-) -> Sequence[ReconcileRun]:
-    query = (
-        select(ReconcileRun)
-        .where(ReconcileRun.tenant_id == tenant_id, ReconcileRun.router_id == router_id)
-        .order_by(ReconcileRun.started_at.desc(), ReconcileRun.id.desc())
-        .limit(limit)
-    )
-    return (await session.scalars(query)).all()
-
-
-async def get_reconcile_run(session: AsyncSession, *, tenant_id: int, run_id: int) -> ReconcileRun:
-    run = await session.get(ReconcileRun, run_id)
-    if run is None or run.tenant_id != tenant_id:
-        raise NotFound("reconciliation run not found")
-    return run

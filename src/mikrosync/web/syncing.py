@@ -1,53 +1,49 @@
-"""The sync engine's routines the UI may run in a request: "test connection" (the worker's own
-router health check) and the push of what a router that came back is owed.
+"""The sync engine's routines the UI runs inside a request, with a router pool of their own
+(`standalone_deps`, closed when the request ends, so a web process keeps no router sessions):
 
-Builds `SyncDeps` the way `worker.py` does, with a router pool that lives for one request only,
-so a web process never keeps router sessions open.
+- "test connection": the worker's own router health check; a router that came back gets its
+  waiting subscribers pushed at once, as the worker's health check would do;
+- "reconcile now": `reconcile_router`, dry run or not; its fixes are pushed as jobs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 from mikrosync.jobs.errors import QueueUnavailable
-from mikrosync.routeros import PoolRegistry
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
-from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.health import HealthResult, check_router
-from mikrosync.sync.sweep import take_router_pending
+from mikrosync.sync.reconcile import ReconcileOutcome, reconcile_router, standalone_deps
+from mikrosync.sync.sweep import Hint, take_router_pending
 
 log = logging.getLogger(__name__)
 
 
-@asynccontextmanager
-async def sync_deps(runtime: Runtime) -> AsyncIterator[SyncDeps]:
-    registry = PoolRegistry()
+async def push_hints(runtime: Runtime, hints: Sequence[Hint]) -> None:
+    """Push the jobs of `hints`; best effort, like `Runtime.hint` (the sweeper re-pushes)."""
+    if not hints:
+        return
     try:
-        yield SyncDeps(
-            sessionmaker=runtime.sessionmaker,
-            vault=runtime.vault,
-            registry=registry,
-            settings=runtime.settings,
-        )
-    finally:
-        await registry.close()
+        await runtime.queue.push_subscribers([(h.job_name, h.subscriber_id) for h in hints])
+    except QueueUnavailable as exc:
+        log.warning("job push failed (%s); the sweeper will push %d job(s)", exc, len(hints))
 
 
 async def probe_router(runtime: Runtime, router: Router) -> tuple[HealthResult, int]:
-    """Check the router now (its online state is recorded); if it just came back, push its
-    waiting subscribers at once, as the worker's health check would. Returns the result and
-    how many subscribers were pushed."""
-    async with sync_deps(runtime) as deps:
+    """Check the router now (its online state is recorded). Returns the result and how many
+    waiting subscribers were pushed because it came back."""
+    async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
         result = await check_router(deps, router)
-        if not result.came_back:
-            return result, 0
-        hints = await take_router_pending(deps, router.id)
-    try:
-        if hints:
-            await runtime.queue.push_subscribers([(h.job_name, h.subscriber_id) for h in hints])
-    except QueueUnavailable as exc:
-        log.warning("push after test connection failed (%s); the sweeper will push", exc)
+        hints = await take_router_pending(deps, router.id) if result.came_back else []
+    await push_hints(runtime, hints)
     return result, len(hints)
+
+
+async def reconcile_now(runtime: Runtime, router: Router, *, dry_run: bool) -> ReconcileOutcome:
+    """Reconcile one router (the caller checked it is the user's tenant's) and push its fixes."""
+    async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
+        outcome = await reconcile_router(deps, router.id, dry_run=dry_run)
+    await push_hints(runtime, outcome.fix_jobs)
+    return outcome

@@ -1,14 +1,17 @@
 // mikrosync console: the little behaviour htmx does not cover. No framework, no build step.
 "use strict";
 
-// Ask before an action that cuts service. A form carries data-confirm; when only one of its
-// buttons cuts service, data-confirm-action names that button's value.
+// Ask before an action that cuts service or changes a router. A form carries data-confirm;
+// data-confirm-action names the one button that needs it, data-confirm-unless a checkbox
+// (such as "dry run") that makes it harmless.
 document.addEventListener("submit", function (event) {
   const form = event.target;
   const message = form.dataset ? form.dataset.confirm : null;
   if (!message) return;
   const only = form.dataset.confirmAction;
   if (only && (!event.submitter || event.submitter.value !== only)) return;
+  const unless = form.dataset.confirmUnless && form.elements[form.dataset.confirmUnless];
+  if (unless && unless.checked) return;
   if (!window.confirm(message)) event.preventDefault();
 });
 

@@ -1,5 +1,6 @@
-"""Log in and out. Login checks the same credentials as `POST /api/v1/auth/token`; the session
-is a signed cookie (see `web/session.py`) with a CSRF token that is new at every login."""
+"""Log in and out. Login checks the same credentials as `POST /api/v1/auth/token`, behind the
+same throttle of repeated failures (so the form is no way around it); the session is a signed
+cookie (see `web/session.py`) with a CSRF token that is new at every login."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 from fastapi import Query, Request, Response
 
 from mikrosync.tenants.service import authenticate
-from mikrosync.web.deps import DbDep, WebSessionDep
+from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
 from mikrosync.web.forms import FORM_ERROR, Form
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import local_path, web_router
@@ -27,26 +28,38 @@ async def login_page(
     return render(request, "login.html", {"form": form}, session=session or WebSession.new())
 
 
+def _refused(request: Request, form: Form, message: str, status_code: int = 400) -> Response:
+    form.errors[FORM_ERROR] = message
+    return render(request, "login.html", {"form": form}, status_code=status_code)
+
+
 @router.post("/login")
-async def login(request: Request, db: DbDep) -> Response:
+async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     form = await Form.read(request)
-    user = await authenticate(
-        db, email=form.text("email") or "", password=form.values.get("password", "")
-    )
-    if user is not None and user.tenant_id is None:
-        form.errors[FORM_ERROR] = (
+    password = form.values.pop("password", "")  # never sent back to the page
+    email = form.text("email") or ""
+    address = request.client.host if request.client else None
+    throttle = runtime.login_throttle
+    wait = await throttle.retry_after(email, address)
+    if wait is not None:
+        message = f"too many failed logins; try again in {wait} seconds"
+        response = _refused(request, form, message, status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = await authenticate(db, email=email, password=password)
+    if user is None:
+        await throttle.failed(email, address)
+        return _refused(request, form, "wrong email or password")
+    await throttle.succeeded(email)
+    if user.tenant_id is None:
+        return _refused(
+            request,
+            form,
             "platform admins manage tenants through the API; "
-            "log in as a tenant's staff user to use the console"
+            "log in as a tenant's staff user to use the console",
         )
-    elif user is None:
-        form.errors[FORM_ERROR] = "wrong email or password"
-    if form.errors:
-        form.values.pop("password", None)
-        return render(request, "login.html", {"form": form}, status_code=400)
-    assert user is not None
-    return redirect(
-        request, local_path(form.values.get("next", "/")), session=WebSession.new(user.id)
-    )
+    target = local_path(form.values.get("next", "/"))
+    return redirect(request, target, session=WebSession.new(user.id))
 
 
 @router.post("/logout")

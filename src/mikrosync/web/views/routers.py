@@ -1,5 +1,6 @@
-"""Routers: list and detail (health, last error, subscribers by sync state), create and edit
-forms, "test connection", and "retry all failed" for one router.
+"""Routers: list and detail (health, last error, subscribers by sync state, reconciliation
+runs), create and edit forms, "test connection", "reconcile now" (with a dry run) and the drift
+report of a run, by kind.
 
 The API password is write-only here as in the API: the edit form never shows it, and an empty
 field keeps the stored one.
@@ -15,18 +16,21 @@ from mikrosync.errors import Conflict
 from mikrosync.routers import service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
+from mikrosync.sync import reconcile
+from mikrosync.tenants.models import Role
 from mikrosync.web import stats
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep
 from mikrosync.web.forms import Form
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import web_router
-from mikrosync.web.syncing import probe_router
+from mikrosync.web.syncing import probe_router, reconcile_now
 
 router = web_router("/routers")
 
 _TEXT_FIELDS = ("name", "host", "port", "username", "password", "tls_fingerprint")
 _FLAGS = ("use_tls", "tls_insecure")
+RECENT_RUNS = 10
 
 
 @router.get("")
@@ -84,7 +88,11 @@ async def router_detail(request: Request, router_id: int, db: DbDep, user: Reade
     context = {
         "r": found,
         "counts": counts.get(found.id, {}),
-        "runs": await stats.recent_reconcile_runs(db, tenant_id=user.scope, router_id=found.id),
+        "runs": (
+            await reconcile.list_runs(
+                db, tenant_id=user.scope, router_id=found.id, page=1, per_page=RECENT_RUNS
+            )
+        )[0],
         "section": "routers",
     }
     return render(request, pick(request, "routers/detail.html", "routers/_status.html"), context)
@@ -138,6 +146,42 @@ async def test_router(
     if pushed:
         message += f" It was offline: {pushed} waiting subscriber(s) pushed to it."
     return redirect(request, url, flash=message)
+
+
+@router.post("/{router_id}/reconcile")
+async def reconcile_router(
+    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    """Compare the router with the database now. A dry run only reports; a real run repairs
+    per the tenant's policy, which changes the router: admins only."""
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    form = await Form.read(request)
+    dry_run = form.checked("dry_run")
+    if not dry_run:
+        user.principal.require(Role.ADMIN)
+    outcome = await reconcile_now(runtime, found, dry_run=dry_run)
+    drift = sum(outcome.counts.values())
+    what = "Dry run" if dry_run else "Reconciliation"
+    if outcome.error:
+        message, kind = f"{what} of {found.name}: {outcome.error}", "error"
+    else:
+        message, kind = f"{what} of {found.name} done: {drift} difference(s) found.", "info"
+        if outcome.fix_jobs:
+            message += f" {len(outcome.fix_jobs)} subscriber(s) are being fixed."
+    return redirect(
+        request, f"/routers/{router_id}/runs/{outcome.run_id}", flash=message, kind=kind
+    )
+
+
+@router.get("/{router_id}/runs/{run_id}")
+async def reconcile_run(
+    request: Request, router_id: int, run_id: int, db: DbDep, user: Reader
+) -> Response:
+    """One run's drift report, by kind, with the actions taken."""
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    run = await reconcile.get_run(db, tenant_id=user.scope, router_id=router_id, run_id=run_id)
+    context = {"r": found, "run": run, "section": "routers"}
+    return render(request, "routers/run.html", context)
 
 
 @router.post("/{router_id}/delete")
