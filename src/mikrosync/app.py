@@ -16,8 +16,10 @@ from mikrosync.api.routes import (
     imports,
     packages,
     queue,
+    reconcile,
     routers,
     subscribers,
+    tenant_settings,
     tenants,
 )
 from mikrosync.runtime import Runtime
@@ -46,7 +48,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, tenants, routers, packages, imports, subscribers, queue):
+    for module in (
+        auth,
+        tenants,
+        tenant_settings,
+        routers,
+        reconcile,
+        packages,
+        imports,
+        subscribers,
+        queue,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

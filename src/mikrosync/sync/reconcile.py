@@ -45,7 +45,7 @@ from mikrosync.sync import routers as router_state
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.desired import load_desired
 from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
-from mikrosync.sync.observed import Progress, read_router
+from mikrosync.sync.observed import PROGRESS_EVERY, Progress, read_router
 from mikrosync.sync.plan import plan_subscriber
 from mikrosync.sync.repair import BATCH, Repairs, leave_all, repair
 from mikrosync.sync.sweep import Hint
@@ -142,20 +142,23 @@ async def _load_router(deps: SyncDeps, router_id: int) -> Router:
 
 async def _snapshot(deps: SyncDeps, router: Router, progress: Progress | None) -> _Snapshot:
     """Everything the database wants of this router, in one session."""
+    report = progress or (lambda _label, _count: None)
     async with deps.sessionmaker() as session:
         tenant = await session.get(Tenant, router.tenant_id)
         assert tenant is not None
+        # Held here so that `load_desired`'s lookups hit the session's identity map, which
+        # keeps only weak references: without this, one query per subscriber.
+        held = select(Package).where(Package.tenant_id == tenant.id)
+        packages = (await session.scalars(held)).all()
         query = select(Subscriber).where(Subscriber.router_id == router.id).order_by(Subscriber.id)
         expected: list[Expected] = []
         for row in (await session.scalars(query)).all():
             desired = await load_desired(session, row, deps.vault)
             expected.append(Expected(desired, plan_subscriber(desired), in_flight=needs_sync(row)))
-            if progress is not None and len(expected) % 1000 == 0:
-                progress("database", len(expected))
-        if progress is not None:
-            progress("database", len(expected))
-        packages = select(Package.id).where(Package.tenant_id == tenant.id)
-        package_ids = set((await session.scalars(packages)).all())
+            if len(expected) % PROGRESS_EVERY == 0:
+                report("database", len(expected))
+        report("database", len(expected))
+    package_ids = {package.id for package in packages}
     return _Snapshot(effective_policy(tenant.reconcile_policy), expected, package_ids)
 
 

@@ -1,0 +1,83 @@
+"""Reconciliation of one router: run it now, and read the stored runs.
+
+The run happens inside the request (a full read of the router; seconds for big routers), with
+a router pool of its own. The subscribers it records as pending are pushed to the queue after
+the run, like every other intent; the worker converges them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
+from mikrosync.routers.reconcile_schemas import (
+    ReconcileRunPage,
+    ReconcileRunRead,
+    ReconcileRunSummary,
+)
+from mikrosync.routers.service import get_router
+from mikrosync.sync.reconcile import (
+    RunStatus,
+    get_run,
+    list_runs,
+    reconcile_router,
+    standalone_deps,
+    subscribers_by_id,
+)
+
+router = APIRouter(prefix="/routers/{router_id}", tags=["reconciliation"])
+
+
+@router.post("/reconcile")
+async def reconcile(
+    router_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Admin,
+    response: Response,
+    dry_run: bool = False,
+) -> ReconcileRunRead:
+    """Compare the router with the database and repair drift per the tenant's policy
+    (`dry_run=true`: report only). Returns the stored run; 502 if the router could not be
+    read (the run is stored as `failed` with the router's words)."""
+    await get_router(session, tenant_id=principal.scope, router_id=router_id)
+    settings = runtime.settings
+    async with standalone_deps(runtime.sessionmaker, runtime.vault, settings) as deps:
+        outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
+    if outcome.fix_subscriber_ids:
+        await runtime.hint(await subscribers_by_id(session, outcome.fix_subscriber_ids))
+    if outcome.status == RunStatus.FAILED:
+        response.status_code = status.HTTP_502_BAD_GATEWAY
+    return await read_run(router_id, outcome.run_id, session, principal)
+
+
+@router.get("/reconcile-runs")
+async def list_reconcile_runs(
+    router_id: int,
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReconcileRunPage:
+    """The router's reconciliation runs, newest first (summaries; items via the run)."""
+    await get_router(session, tenant_id=principal.scope, router_id=router_id)
+    runs, total = await list_runs(
+        session, tenant_id=principal.scope, router_id=router_id, page=page, per_page=per_page
+    )
+    return ReconcileRunPage(
+        items=[ReconcileRunSummary.model_validate(run) for run in runs],
+        total=total,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.get("/reconcile-runs/{run_id}")
+async def read_run(
+    router_id: int, run_id: int, session: SessionDep, principal: Reader
+) -> ReconcileRunRead:
+    """One run with its drift items and actions."""
+    run = await get_run(session, tenant_id=principal.scope, router_id=router_id, run_id=run_id)
+    return ReconcileRunRead.model_validate(run)

@@ -1,0 +1,29 @@
+"""The caller's tenant's own settings: suspension profile and reconciliation policy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mikrosync.api.deps import Admin, Reader, SessionDep
+from mikrosync.tenants.settings_service import (
+    TenantSettingsRead,
+    TenantSettingsUpdate,
+    read_tenant_settings,
+    update_tenant_settings,
+)
+
+router = APIRouter(prefix="/tenant", tags=["tenants"])
+
+
+@router.get("/settings")
+async def read_settings(session: SessionDep, principal: Reader) -> TenantSettingsRead:
+    """The suspension profile and the effective reconciliation policy (defaults filled in)."""
+    return await read_tenant_settings(session, tenant_id=principal.scope)
+
+
+@router.patch("/settings")
+async def update_settings(
+    data: TenantSettingsUpdate, session: SessionDep, principal: Admin
+) -> TenantSettingsRead:
+    """Change them (admins and owners). `reconcile_policy` merges per drift kind."""
+    return await update_tenant_settings(session, tenant_id=principal.scope, data=data)
