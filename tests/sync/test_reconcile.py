@@ -88,15 +88,19 @@ async def drifted(world: World) -> Drifted:
         "guest": await synced(world, "hotspot", username="guest"),
         "shop": await synced(world, "static", username="shop", static_ip="10.9.0.7"),
         "calm": await synced(world, username="calm"),
+        "kiosk": await synced(world, "static", username="kiosk", static_ip="10.9.0.8"),
     }
-    await world.call("POST", f"/subscribers/{ids['bob']}/suspend")
-    assert await world.converge(ids["bob"], "disconnectUser") == Outcome.SUCCEEDED
+    for name in ("bob", "kiosk"):
+        await world.call("POST", f"/subscribers/{ids[name]}/suspend")
+        assert await world.converge(ids[name], "disconnectUser") == Outcome.SUCCEEDED
     # A technician "helps": moves alice to another profile, re-enables suspended bob (who
     # dials in at once), deletes carol's secret, speeds up the shop's queue and the package.
     edit(world, "/ppp/secret", "alice", profile="default")
     edit(world, "/ppp/secret", "bob", disabled="false")
     assert world.sim.dial_in("ppp", "bob")
     drop(world, "/ppp/secret", "carol")
+    [block] = world.rows("/ip/firewall/address-list", list="mikrosync-blocked")
+    world.sim.store.remove("/ip/firewall/address-list", [block[".id"]])
     edit(world, "/queue/simple", "shop", **{"max-limit": "50M/50M"})
     edit(
         world, "/ppp/profile", world.packages["pppoe"]["profile_name"], **{"rate-limit": "99M/99M"}
@@ -118,7 +122,7 @@ async def drifted(world: World) -> Drifted:
 
 
 EXPECTED_COUNTS = {
-    "missing": 1,
+    "missing": 2,
     "different": 3,
     "orphan": 3,
     "unmanaged": 3,
@@ -131,9 +135,8 @@ async def test_every_kind_of_drift_is_found_and_repaired(drifted: Drifted) -> No
     outcome = await reconcile(world)
     assert outcome.status == RunStatus.SUCCEEDED and not outcome.dry_run
     assert outcome.counts == EXPECTED_COUNTS
-    assert sorted(outcome.fix_subscriber_ids) == sorted(
-        [ids["alice"], ids["bob"], ids["carol"], ids["shop"]]
-    )
+    fixed = [ids[name] for name in ("alice", "bob", "carol", "shop", "kiosk")]
+    assert sorted(outcome.fix_subscriber_ids) == sorted(fixed)
     assert not outcome.drift_remains
     # Orphans and the package profile were repaired by the run itself...
     assert world.rows("/ppp/secret", name="ghost") == []
@@ -142,13 +145,15 @@ async def test_every_kind_of_drift_is_found_and_repaired(drifted: Drifted) -> No
     profile = world.packages["pppoe"]["profile_name"]
     assert world.rows("/ppp/profile", name=profile)[0]["rate-limit"] == "10M/5M"
     # ...the subscribers through their converge.
-    for name in ("alice", "bob", "carol", "shop"):
-        assert (await world.get(ids[name]))["sync_status"] == "pending"
+    for subscriber_id in fixed:
+        assert (await world.get(subscriber_id))["sync_status"] == "pending"
     await converge_fixes(world, outcome)
     assert world.rows("/ppp/secret", name="alice")[0]["profile"] == profile
     assert world.rows("/ppp/secret", name="bob")[0]["disabled"] == "true"
     assert world.rows("/ppp/active", name="bob") == []
     assert world.rows("/ppp/secret", name="carol")[0]["comment"] == tag(world, "s", ids["carol"])
+    [block] = world.rows("/ip/firewall/address-list", list="mikrosync-blocked")
+    assert block["address"].startswith("10.9.0.8")
     assert world.rows("/queue/simple", name="shop")[0]["max-limit"] in (
         "20M/20M",
         "20000000/20000000",
@@ -179,7 +184,9 @@ async def test_report_names_each_drift_and_the_intent_names_the_difference(
     bob = by_name["different"]["bob"]["detail"]
     assert "enabled on the router, should be disabled" in bob and "owed disconnect" in bob
     assert "max-limit" in by_name["different"]["shop"]["detail"]
-    assert set(by_name["missing"]) == {"carol"}
+    assert by_name["missing"]["carol"]["detail"] == "not on the router"
+    kiosk = by_name["missing"]["kiosk"]["detail"]
+    assert kiosk == "its /ip/firewall/address-list entry '10.9.0.8' is missing"
     assert set(by_name["orphan"]) == {"ghost", "ghost2", "old-plan"}
     assert set(by_name["unmanaged"]) == {"tech-1", "legacy", "visitor"}
     assert "99M/99M" in by_name["profile_drift"][world.packages["pppoe"]["profile_name"]]["detail"]
@@ -232,7 +239,7 @@ async def test_policy_report_for_subscribers_records_no_intent(drifted: Drifted)
     before = await _versions(world)
     outcome = await reconcile(world)
     assert outcome.fix_subscriber_ids == ()
-    assert outcome.remaining["missing"] == 1 and outcome.remaining["different"] == 3
+    assert outcome.remaining["missing"] == 2 and outcome.remaining["different"] == 3
     assert await _versions(world) == before
 
 
@@ -289,7 +296,7 @@ async def test_router_failing_mid_repair_ends_partial(drifted: Drifted) -> None:
     outcome = await reconcile(world)
     assert outcome.status == RunStatus.PARTIAL
     assert outcome.remaining["orphan"] == 1 and "failure: busy" in (outcome.error or "")
-    assert len(outcome.fix_subscriber_ids) == 4
+    assert len(outcome.fix_subscriber_ids) == 5
 
 
 async def test_unknown_router_is_not_found(world: World) -> None:

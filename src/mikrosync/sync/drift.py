@@ -151,10 +151,11 @@ def _judge(
     desired, plan = row.desired, row.plan
     missing: list[str] = []
     different: list[str] = []
-    for record in plan.ensure:
+    for position, record in enumerate(plan.ensure):
         found = next((o for o in mine.get(type(record), []) if o.key == record.key), None)
         if found is None:
-            missing.append(_missing_note(record, (type(record), record.key) in foreign))
+            taken = (type(record), record.key) in foreign
+            missing.append(_missing_note(record, primary=position == 0, name_taken=taken))
         else:
             different.extend(_field_notes(record, found))
     wanted = {(type(record), record.key) for record in plan.ensure}
@@ -179,8 +180,9 @@ def _judge(
     return drifts + stale
 
 
-def _missing_note(record: Record, name_taken: bool) -> str:
-    note = f"{record.PATH} {record.key!r} is not on the router"
+def _missing_note(record: Record, *, primary: bool, name_taken: bool) -> str:
+    """The item already names the subscriber's first object (menu and username)."""
+    note = "not on the router" if primary else f"its {record.PATH} entry {record.key!r} is missing"
     if name_taken:
         note += " (a login of that name exists but is not mikrosync's; it will not be taken over)"
     return note
