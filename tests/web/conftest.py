@@ -27,10 +27,10 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, asyn
 
 from mikrosync.app import create_app
 from mikrosync.runtime import Runtime
-from mikrosync.settings import Settings
+from mikrosync.settings import ENV_PREFIX, Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.tenants.models import Role
-from tests.conftest import PASSWORD, TEST_SECRET_KEY, Staff, TenantFactory
+from tests.conftest import PASSWORD, Staff, TenantFactory
 from tests.e2e.conftest import (  # noqa: F401 (fixtures reused here)
     WORKER_ENV,
     Site,
@@ -163,21 +163,20 @@ def free_port() -> int:
         return port
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a subprocess these settings."""
+    names = ("data_dir", "database_url", "redis_url", "queue_prefix", "secret_key")
+    return {f"{ENV_PREFIX}{name.upper()}": str(getattr(settings, name)) for name in names}
+
+
 class ServerProcess:
     """A real `mikrosync serve` subprocess on a free port."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
-        env |= WORKER_ENV | {
-            "MIKROSYNC_DATA_DIR": str(settings.data_dir),
-            "MIKROSYNC_DATABASE_URL": settings.resolved_database_url,
-            "MIKROSYNC_REDIS_URL": settings.redis_url or "",
-            "MIKROSYNC_QUEUE_PREFIX": settings.queue_prefix,
-            "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
-            "MIKROSYNC_LOG_LEVEL": "WARNING",
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+        env |= WORKER_ENV | settings_env(settings) | {f"{ENV_PREFIX}LOG_LEVEL": "WARNING"}
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
@@ -312,11 +311,24 @@ async def _tab(
     page = await context.new_page()
     # Confirmation dialogs ("Suspend alice?") are accepted, as an operator would.
     page.on("dialog", lambda dialog: dialog.accept())
+    # Script errors (a CSP refusal, an htmx failure) fail the test; an HTTP error status of a
+    # page under test (a 422 form, a 403) is logged by Chromium too and is expected.
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
     try:
         yield UI(page=page, base_url=server.url, test_name=name)
     finally:
         await context.close()
+    assert not problems, problems
 
 
 @pytest.fixture

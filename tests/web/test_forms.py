@@ -145,6 +145,9 @@ async def test_package_form(web: WebTenant) -> None:
         value_of(page.text, "duration_days") == "1"
         and value_of(page.text, "duration_hours") == "12"
     )
+    refused = await web.owner.post(edit, {"name": name, "rate_limit": "20M/10M x"})
+    assert refused.status_code == 422 and f"Edit {name}" in refused.text
+    assert field_error(refused.text, "rate_limit")
     saved = await web.owner.post(
         edit,
         {"name": name, "service": "pppoe", "rate_limit": "20M/10M", "duration_days": "7"},
@@ -172,6 +175,11 @@ async def test_router_form_never_shows_the_password(web: WebTenant) -> None:
     edit = await web.owner.get(f"{detail}/edit")
     assert value_of(edit.text, "host") == "192.0.2.7" and "s3c" not in edit.text
     assert value_of(edit.text, "password") == ""
+    refused = await web.owner.post(
+        f"{detail}/edit", {"name": name, "host": "192.0.2.8", "port": "0", "username": "api"}
+    )
+    assert refused.status_code == 422 and f"Edit {name}" in refused.text
+    assert field_error(refused.text, "port")
     saved = await web.owner.post(
         f"{detail}/edit",
         {"name": name, "host": "192.0.2.8", "port": "8729", "username": "api", "use_tls": "on"},

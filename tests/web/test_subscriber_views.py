@@ -118,6 +118,12 @@ async def test_detail_shows_fields_pending_package_and_timeline(web: WebTenant) 
     live = await web.owner.get(f"/subscribers/{created['id']}", headers={"HX-Request": "true"})
     assert live.text.lstrip().startswith('<div id="live"') and "Sync timeline" in live.text
     assert "<html" not in live.text and "Change package" not in live.text
+    hotspot = await make_package(web.api, web.staff, service="hotspot")
+    refused = await web.owner.post(
+        f"/subscribers/{created['id']}/package", {"package_id": hotspot["id"]}
+    )
+    page = await web.owner.get(refused.headers["location"])
+    assert "Package not changed: package" in page.text and "not pppoe" in page.text
 
 
 async def test_actions_record_intent_like_the_api(web: WebTenant, runtime: Runtime) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict, InvalidInput
 from mikrosync.web.csrf import CSRF_FIELD
@@ -24,6 +25,7 @@ from mikrosync.web.templating import INPUT_DATETIME
 FORM_ERROR = "__form__"
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+R = TypeVar("R")
 
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -103,6 +105,14 @@ class Form:
 
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
+
+
+async def reloaded(db: AsyncSession, row: R) -> R:
+    """`row` as stored, after a refused edit: what the service set on it before refusing is
+    rolled back (and reloaded now, since an expired row cannot lazy-load under asyncio)."""
+    await db.rollback()
+    await db.refresh(row)
+    return row
 
 
 def _message(text: str) -> str:

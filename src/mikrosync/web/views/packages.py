@@ -12,7 +12,7 @@ from mikrosync.packages import service
 from mikrosync.packages.models import Package
 from mikrosync.packages.schemas import PackageCreate, PackageUpdate
 from mikrosync.web.deps import Admin, DbDep, Reader, RuntimeDep
-from mikrosync.web.forms import Form
+from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import web_router
 from mikrosync.web.templating import split_duration
@@ -86,9 +86,7 @@ async def edit_package(
         ),
     )
     if result is None:
-        await db.rollback()
-        found = await service.get_package(db, tenant_id=user.scope, package_id=package_id)
-        return _render_form(request, form, found, status_code=422)
+        return _render_form(request, form, await reloaded(db, found), status_code=422)
     updated, affected = result
     await runtime.sync_package(updated.id)
     await runtime.hint(affected)

@@ -20,7 +20,7 @@ from mikrosync.sync import reconcile
 from mikrosync.tenants.models import Role
 from mikrosync.web import stats
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep
-from mikrosync.web.forms import Form
+from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import web_router
@@ -124,10 +124,8 @@ async def edit_router(
         ),
     )
     if updated is None:
-        await db.rollback()
-        found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
         form.values.pop("password", None)
-        return _render_form(request, form, found, status_code=422)
+        return _render_form(request, form, await reloaded(db, found), status_code=422)
     return redirect(request, f"/routers/{router_id}", flash="Router saved.")
 
 

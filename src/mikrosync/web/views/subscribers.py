@@ -15,11 +15,10 @@ from urllib.parse import urlencode
 from fastapi import Query, Request, Response
 from pydantic import ValidationError
 
-from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.errors import Conflict, NotFound
 from mikrosync.packages import service as packages
-from mikrosync.packages.models import Package
 from mikrosync.routers import service as routers
-from mikrosync.routers.models import Router
+from mikrosync.runtime import Runtime
 from mikrosync.subscribers import queries, service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import (
@@ -29,7 +28,7 @@ from mikrosync.subscribers.schemas import (
 )
 from mikrosync.web import stats
 from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep, WebUser
-from mikrosync.web.forms import Form
+from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import local_path, web_router
@@ -42,16 +41,26 @@ MAX_BADGES = 500
 _CONTACT = ("full_name", "phone", "email", "address")
 _ADDRESSES = ("remote_address", "static_ip")
 _CREATE_FIELDS = ("router_id", "package_id", "service", "username", "password")
-_SERVICES = (("pppoe", "PPPoE"), ("hotspot", "Hotspot"), ("static", "Static IP"))
+_STATUSES = (
+    ("pending", "Pending"),
+    ("syncing", "Syncing…"),
+    ("synced", "Synced"),
+    ("error", "Error"),
+)
 
 
 async def _lookups(db: DbDep, user: WebUser) -> dict[str, Any]:
-    """The tenant's routers and packages by id, for names, offline markers and selects."""
+    """The tenant's routers and packages by id (for names and offline markers) and as the
+    options of selects."""
     found_routers = await routers.list_routers(db, tenant_id=user.scope)
     found_packages = await packages.list_packages(db, tenant_id=user.scope)
     return {
         "routers": {r.id: r for r in found_routers},
         "packages": {p.id: p for p in found_packages},
+        "router_options": [(r.id, r.name) for r in found_routers],
+        "package_options": [
+            (p.id, f"{p.name} ({p.service}, {p.rate_limit})") for p in found_packages
+        ],
     }
 
 
@@ -72,14 +81,16 @@ async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Respons
     filters, problem = _filters(request)
     items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
     kept = filters.model_dump(exclude={"page", "per_page"}, exclude_none=True)
+    shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in kept.items()}
     context = {
         "items": items,
         "total": total,
         "filters": filters,
+        "shown": Form(values=shown),
+        "status_options": _STATUSES,
+        "yes_no": (("true", "yes"), ("false", "no")),
         "pages": max(1, math.ceil(total / filters.per_page)),
-        "query": urlencode(
-            {k: str(v).lower() if isinstance(v, bool) else v for k, v in kept.items()}
-        ),
+        "query": urlencode(shown),
         "back": local_path(str(request.url)),
         "problem": problem,
         "section": "subscribers",
@@ -112,16 +123,9 @@ async def _render_form(
     subscriber: Subscriber | None = None,
     status_code: int = 200,
 ) -> Response:
-    lookups = await _lookups(db, user)
-    found_routers: dict[int, Router] = lookups["routers"]
-    found_packages: dict[int, Package] = lookups["packages"]
-    context = lookups | {
+    context = await _lookups(db, user) | {
         "form": form,
         "s": subscriber,
-        "router_options": [(r.id, r.name) for r in found_routers.values()],
-        "package_options": [
-            (p.id, f"{p.name} ({p.service}, {p.rate_limit})") for p in found_packages.values()
-        ],
         "section": "subscribers",
     }
     return render(request, "subscribers/form.html", context, status_code=status_code)
@@ -235,6 +239,24 @@ def _edit_values(subscriber: Subscriber, tz_name: str) -> dict[str, str]:
     return values
 
 
+def _updater(
+    db: DbDep, runtime: Runtime, user: WebUser, subscriber_id: int
+) -> Callable[[SubscriberUpdate], Awaitable[Subscriber]]:
+    """The PATCH of the API: contact fields quietly, router fields and package as intent."""
+
+    async def update(data: SubscriberUpdate) -> Subscriber:
+        return await service.update_subscriber(
+            db,
+            tenant_id=user.scope,
+            subscriber_id=subscriber_id,
+            data=data,
+            vault=runtime.vault,
+            actor=user.email,
+        )
+
+    return update
+
+
 @router.get("/{subscriber_id}/edit")
 async def edit_subscriber_form(
     request: Request, subscriber_id: int, db: DbDep, user: Operator
@@ -254,24 +276,9 @@ async def edit_subscriber(
     expires_at = form.local_datetime("expires_at", zone(user.timezone))
     if expires_at is not None:
         data["expires_at"] = expires_at
-    updated = await form.submit(
-        SubscriberUpdate,
-        data,
-        lambda built: service.update_subscriber(
-            db,
-            tenant_id=user.scope,
-            subscriber_id=subscriber_id,
-            data=built,
-            vault=runtime.vault,
-            actor=user.email,
-        ),
-    )
+    updated = await form.submit(SubscriberUpdate, data, _updater(db, runtime, user, subscriber_id))
     if updated is None:
-        # The service may have set fields before refusing: drop them, show the stored row.
-        await db.rollback()
-        subscriber = await queries.get_subscriber(
-            db, tenant_id=user.scope, subscriber_id=subscriber_id
-        )
+        subscriber = await reloaded(db, subscriber)
         return await _render_form(request, db, user, form, subscriber, status_code=422)
     await runtime.hint([updated])
     return redirect(request, f"/subscribers/{subscriber_id}", flash="Changes saved.")
@@ -283,18 +290,13 @@ async def change_package(
 ) -> Response:
     form = await Form.read(request)
     url = f"/subscribers/{subscriber_id}"
-    try:
-        data = SubscriberUpdate.model_validate({"package_id": form.text("package_id")})
-        updated = await service.update_subscriber(
-            db,
-            tenant_id=user.scope,
-            subscriber_id=subscriber_id,
-            data=data,
-            vault=runtime.vault,
-            actor=user.email,
-        )
-    except (ValidationError, InvalidInput, Conflict) as exc:
-        message = exc.message if isinstance(exc, InvalidInput) else str(exc)
+    updated = await form.submit(
+        SubscriberUpdate,
+        {"package_id": form.text("package_id")},
+        _updater(db, runtime, user, subscriber_id),
+    )
+    if updated is None:
+        message = "; ".join(form.errors.values())
         return redirect(request, url, flash=f"Package not changed: {message}", kind="error")
     await runtime.hint([updated])
     return redirect(
