@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from mikrosync.db.session import make_engine, make_sessionmaker
 from mikrosync.errors import NotFound
-from mikrosync.imports.csv_import import check_csv, commit_rows, import_csv
+from mikrosync.imports.csv_import import ImportInterrupted, check_csv, commit_rows, import_csv
 from mikrosync.imports.rows import CsvFileError, parse_expiry, read_csv
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber, SyncEvent
@@ -215,3 +217,19 @@ def test_rows_of_the_wrong_width_are_row_problems_not_file_problems() -> None:
     parsed = read_csv("username,package\na,Home,extra\nb\n c , Home \n")
     assert [row.problem is not None for row in parsed.rows] == [True, True, False]
     assert parsed.rows[2].values == {"username": "c", "package": "Home"}
+
+
+async def test_a_database_failure_mid_way_says_which_lines_were_written(
+    site: Site, tmp_path: Path
+) -> None:
+    text = "username,password,package\n" + "".join(f"w{i},Pw-w{i}x,Home\n" for i in range(3))
+    async with site.runtime.sessionmaker() as session:
+        checked = await check_csv(
+            session, tenant_id=site.owner.tenant_id or 0, router_id=site.router["id"], text=text
+        )
+    # A database without the schema: every write fails with "no such table".
+    broken = make_sessionmaker(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
+    with pytest.raises(ImportInterrupted) as stopped:
+        await commit_rows(broken, checked, vault=site.runtime.vault, actor="test")
+    assert stopped.value.first_unwritten_line == 2 and stopped.value.created == []
+    assert "line 2 and everything after it were not" in str(stopped.value)

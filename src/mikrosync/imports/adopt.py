@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
@@ -146,13 +147,23 @@ class _Adopter:
         fresh = [candidate for candidate in chunk if self._still_new(candidate)]
         if not fresh:
             return
-        rows = await self._create(fresh)
-        plans = [plan_subscriber(await load_desired(session, row, self.deps.vault)) for row in rows]
+        try:
+            rows = await self._create(fresh)
+        except IntegrityError as exc:
+            # A username taken by another writer since the checks: the chunk was rolled back.
+            reason = f"not adopted: the database refused the chunk ({exc.orig})"
+            self.result.failed.extend(Skip(c.service, c.login.name, None, reason) for c in fresh)
+            return
+        by_name = {candidate.data.username: candidate for candidate in fresh}
+        pairs = [(row, by_name[row.username]) for row in rows]
+        plans = [
+            plan_subscriber(await load_desired(session, row, self.deps.vault)) for row, _ in pairs
+        ]
         for planned in plans:
             if planned.profile is not None:
                 await self._profile(planned.profile)
         outcomes = await asyncio.gather(*(self._tag(planned) for planned in plans))
-        await self._settle(rows, fresh, outcomes)
+        await self._settle(pairs, outcomes)
 
     def _still_new(self, candidate: Candidate) -> bool:
         try:
@@ -204,11 +215,12 @@ class _Adopter:
             self.result.stopped = f"router {self.plan.router_name} stopped answering: {exc.message}"
 
     async def _settle(
-        self, rows: Sequence[Subscriber], chunk: Sequence[Candidate], outcomes: Sequence[str | None]
+        self, pairs: Sequence[tuple[Subscriber, Candidate]], outcomes: Sequence[str | None]
     ) -> None:
         """Mark tagged rows synced with their "imported" event; delete the others."""
-        tagged = [row for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
-        untagged = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome]
+        results = list(zip(pairs, outcomes, strict=True))
+        tagged = [row for (row, _), outcome in results if outcome is None]
+        untagged = [row.id for (row, _), outcome in results if outcome is not None]
         async with self.deps.sessionmaker() as session:
             if tagged:
                 await session.execute(
@@ -226,7 +238,7 @@ class _Adopter:
             if untagged:
                 await session.execute(delete(Subscriber).where(Subscriber.id.in_(untagged)))
             await session.commit()
-        for row, candidate, outcome in zip(rows, chunk, outcomes, strict=True):
+        for (row, candidate), outcome in results:
             if outcome is None:
                 self.result.adopted.append(Adopted(row.id, candidate))
             else:
