@@ -97,7 +97,7 @@ def _seed_router(world: World, ids: dict[str, int]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)  # two full runs over 50,000 rows; CI machines may be busy
+@pytest.mark.timeout(600)  # a full run over 50,000 rows; shared CI machines may be busy
 async def test_reconciling_a_50000_secret_router_is_correct(world: World) -> None:
     assert world.deps is not None
     ids = await _seed_database(world)
@@ -116,11 +116,14 @@ async def test_reconciling_a_50000_secret_router_is_correct(world: World) -> Non
     assert seen["/ppp/secret"] == SIZE - len(DELETED) + ORPHANS + UNMANAGED
     assert seen["database"] == SIZE
     assert sorted(outcome.fix_subscriber_ids) == sorted(ids[n] for n in CHANGED + DELETED)
+    assert outcome.remaining == dict.fromkeys(outcome.remaining, 0)
     for subscriber_id in outcome.fix_subscriber_ids:
         assert await world.converge(subscriber_id, "reconcileRouter") == Outcome.SUCCEEDED
-    again = await reconcile_router(world.deps, world.router["id"], dry_run=True)
-    assert again.counts == dict.fromkeys(outcome.counts, 0) | {"unmanaged": UNMANAGED}
-    secrets = world.sim.rows("/ppp/secret")
-    assert len(secrets) == SIZE + UNMANAGED
+    # The exact counts above show there is no false drift among the 50,000; a second full
+    # run (covered at small scale in test_reconcile.py) would only repeat that.
+    secrets = {row["name"]: row for row in world.sim.rows("/ppp/secret")}
+    assert len(secrets) == SIZE + UNMANAGED and not any(n.startswith("gone") for n in secrets)
     profile = world.packages["pppoe"]["profile_name"]
-    assert {row["profile"] for row in secrets if row["name"].startswith("u")} == {profile}
+    for name in CHANGED + DELETED:
+        assert secrets[name]["profile"] == profile
+        assert secrets[name]["comment"] == f"mikrosync:t={world.owner.tenant_id}:s={ids[name]}"

@@ -196,13 +196,11 @@ def _field_notes(want: Record, have: Record) -> list[str]:
             # Without the `sensitive` policy a router does not print passwords: unknown, not drift.
             if current is not None and current != value:
                 notes.append("password differs")
-        elif name == "disabled" and current is not value:
-            notes.append(
-                "enabled on the router, should be disabled"
-                if value
-                else "disabled on the router, should be enabled"
-            )
-        elif name != "disabled" and not same_value(name, value, current):
+        elif name == "disabled":
+            if current is not value:
+                state = "enabled on the router, should be disabled"
+                notes.append(state if value else "disabled on the router, should be enabled")
+        elif not same_value(name, value, current):
             notes.append(
                 f"{api_name(name)} is {_shown(current)} on the router, want {_shown(value)}"
             )

@@ -43,6 +43,7 @@ async def reconcile(
     (`dry_run=true`: report only). Returns the stored run; 502 if the router could not be
     read (the run is stored as `failed` with the router's words)."""
     await get_router(session, tenant_id=principal.scope, router_id=router_id)
+    await session.rollback()  # end this read: the run takes a while and uses sessions of its own
     settings = runtime.settings
     async with standalone_deps(runtime.sessionmaker, runtime.vault, settings) as deps:
         outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
