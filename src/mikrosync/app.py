@@ -22,6 +22,7 @@ from mikrosync.api.routes import (
     tenant_settings,
     tenants,
 )
+from mikrosync.api.security_headers import install_security_headers
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.web import mount_web
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_security_headers(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
