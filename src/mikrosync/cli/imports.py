@@ -23,11 +23,11 @@ from mikrosync.imports.adopt import AdoptionResult, adopt, preview
 from mikrosync.imports.adopt_plan import AdoptionPlan, Skip
 from mikrosync.imports.csv_import import ImportInterrupted, ImportResult, import_csv
 from mikrosync.imports.rows import CsvFileError, decode
-from mikrosync.routeros import PoolRegistry, RouterOSError
+from mikrosync.routeros import RouterOSError
 from mikrosync.routers.models import Router
 from mikrosync.routers.service import find_router
 from mikrosync.runtime import Runtime
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.reconcile import standalone_deps
 from mikrosync.tenants.service import find_tenant_by_slug
 
 out = Console(highlight=False)
@@ -144,28 +144,21 @@ def import_router_command(
 
     async def work(runtime: Runtime) -> tuple[AdoptionPlan, AdoptionResult | None]:
         target = await _target(runtime, tenant, router)
-        registry = PoolRegistry()
-        deps = SyncDeps(
-            sessionmaker=runtime.sessionmaker,
-            vault=runtime.vault,
-            registry=registry,
-            settings=runtime.settings,
-        )
+        deps_context = standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings)
         try:
-            with _progress() as bar:
-                plan = await preview(
-                    deps, tenant_id=target.tenant_id, router=target, progress=bar.update
-                )
-                if dry_run:
-                    return plan, None
-                result = await adopt(
-                    deps, target, plan, actor="cli:import-router", progress=bar.update
-                )
-                return plan, result
+            async with deps_context as deps:
+                with _progress() as bar:
+                    plan = await preview(
+                        deps, tenant_id=target.tenant_id, router=target, progress=bar.update
+                    )
+                    if dry_run:
+                        return plan, None
+                    result = await adopt(
+                        deps, target, plan, actor="cli:import-router", progress=bar.update
+                    )
+                    return plan, result
         except RouterOSError as exc:
             raise fail(f"router {target.name}: {exc.message}", code=1) from None
-        finally:
-            await registry.close()
 
     plan, result = run(with_runtime(settings_or_exit(), work))
     _show(plan, result)
