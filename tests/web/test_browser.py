@@ -209,6 +209,13 @@ async def test_form_keeps_input_and_shows_field_errors(
     await page.get_by_role("button", name="Create subscriber").click()
     await expect(page.locator("#live .sync .badge")).to_have_text("Synced")
     await owner_ui.shot("created")
+    dora = page.url.rsplit("/", 1)[1]
+    await page.get_by_role("button", name="Delete").click()  # asks first; accepted
+    await expect(page.locator(".flash")).to_contain_text("dora is being removed")
+    await mark_document(page)
+    await expect(page.locator(f"#sync-{dora} .badge")).to_have_text("Removed")
+    await assert_not_reloaded(page)
+    assert site.rows("/ppp/secret", name="dora") == []
 
 
 async def test_post_without_csrf_token_is_refused(

@@ -144,13 +144,14 @@ async def test_reconcile_dry_run_report_by_kind_then_repair(web: WebTenant) -> N
         sim.add_row("/ppp/secret", {"name": "handmade", "password": "x"})
         url = f"/routers/{router['id']}"
         page = await web.operator.get(url)
-        assert "Check for drift (dry run)" in page.text and 'name="dry_run"' in page.text
-
-        refused = await web.operator.post(f"{url}/reconcile")  # a real run needs an admin
+        assert "Test connection" in page.text and 'name="dry_run"' not in page.text
+        # Admins reconcile, as in the API; a dry run (the box is ticked by default) only reports.
+        refused = await web.operator.post(f"{url}/reconcile", {"dry_run": "on"})
         assert refused.status_code == 403
-        dry = await web.operator.post(f"{url}/reconcile", {"dry_run": "on"})
+        assert 'name="dry_run" checked' in (await web.owner.get(url)).text
+        dry = await web.owner.post(f"{url}/reconcile", {"dry_run": "on"})
         assert dry.status_code == 303 and "/runs/" in dry.headers["location"]
-        report = await web.operator.get(dry.headers["location"])
+        report = await web.owner.get(dry.headers["location"])
         assert "Dry run of " + router["name"] + " done: 2 difference(s) found." in report.text
         assert '<dd id="run-mode">dry run (report only)</dd>' in report.text
         for kind, count in (("orphan", 1), ("unmanaged", 1), ("missing", 0)):

@@ -43,12 +43,16 @@ def local_path(url: str) -> str:
     return path
 
 
+# htmx's "stop polling" status: a poll of something gone shows why, once, and stops.
+HTMX_STOP_POLLING = 286
+
+
 def error_page(request: Request, exc: Exception) -> Response:
     code, title = next((c, t) for kind, c, t in _STATUS if isinstance(exc, kind))
-    name = "_error.html" if is_htmx(request) else "error.html"
-    return render(
-        request, name, {"title": title, "message": str(exc), "code": code}, status_code=code
-    )
+    context = {"title": title, "message": str(exc), "code": code}
+    if is_htmx(request):
+        return render(request, "_error.html", context, status_code=HTMX_STOP_POLLING)
+    return render(request, "error.html", context, status_code=code)
 
 
 class WebRoute(APIRoute):

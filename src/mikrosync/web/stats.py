@@ -27,8 +27,9 @@ class QueueState:
 
     @property
     def depth(self) -> int:
-        """Jobs still to run (waiting, delayed, prioritized, running)."""
-        states = ("waiting", "active", "delayed", "prioritized")
+        """Jobs due now or running. Delayed jobs (retries in backoff, expiries to come, the
+        schedulers' next runs) are shown apart: they are not a backlog."""
+        states = ("waiting", "active", "prioritized")
         return sum(self.counts.get(state, 0) for state in states)
 
 

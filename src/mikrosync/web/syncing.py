@@ -4,6 +4,8 @@
 - "test connection": the worker's own router health check; a router that came back gets its
   waiting subscribers pushed at once, as the worker's health check would do;
 - "reconcile now": `reconcile_router`, dry run or not; its fixes are pushed as jobs.
+
+Callers end their own database transaction first: a router may take seconds to answer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.sync.health import HealthResult, check_router
-from mikrosync.sync.reconcile import ReconcileOutcome, reconcile_router, standalone_deps
+from mikrosync.sync.reconcile import (
+    ReconcileOutcome,
+    reconcile_router,
+    standalone_deps,
+    subscribers_by_id,
+)
 from mikrosync.sync.sweep import Hint, take_router_pending
 
 log = logging.getLogger(__name__)
@@ -41,9 +48,12 @@ async def probe_router(runtime: Runtime, router: Router) -> tuple[HealthResult, 
     return result, len(hints)
 
 
-async def reconcile_now(runtime: Runtime, router: Router, *, dry_run: bool) -> ReconcileOutcome:
-    """Reconcile one router (the caller checked it is the user's tenant's) and push its fixes."""
+async def reconcile_now(runtime: Runtime, router_id: int, *, dry_run: bool) -> ReconcileOutcome:
+    """Reconcile one router (the caller checked it is the user's tenant's) and push the jobs
+    of the subscribers it recorded as pending, as `POST /api/v1/routers/{id}/reconcile` does."""
     async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
-        outcome = await reconcile_router(deps, router.id, dry_run=dry_run)
-    await push_hints(runtime, outcome.fix_jobs)
+        outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
+    if outcome.fix_subscriber_ids:
+        async with runtime.sessionmaker() as session:
+            await runtime.hint(await subscribers_by_id(session, outcome.fix_subscriber_ids))
     return outcome

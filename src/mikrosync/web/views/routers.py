@@ -17,9 +17,8 @@ from mikrosync.routers import service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
 from mikrosync.sync import reconcile
-from mikrosync.tenants.models import Role
 from mikrosync.web import stats
-from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep
+from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
@@ -129,11 +128,20 @@ async def edit_router(
     return redirect(request, f"/routers/{router_id}", flash="Router saved.")
 
 
+async def _detached(db: DbDep, user: WebUser, router_id: int) -> Router:
+    """The tenant's router, loaded and detached, and the request's transaction ended: what
+    follows talks to the router, which may take seconds, holding no transaction meanwhile."""
+    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    db.expunge(found)
+    await db.rollback()
+    return found
+
+
 @router.post("/{router_id}/test")
 async def test_router(
     request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await _detached(db, user, router_id)
     result, pushed = await probe_router(runtime, found)
     url = f"/routers/{router_id}"
     if not result.online:
@@ -148,16 +156,14 @@ async def test_router(
 
 @router.post("/{router_id}/reconcile")
 async def reconcile_router(
-    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
-    """Compare the router with the database now. A dry run only reports; a real run repairs
-    per the tenant's policy, which changes the router: admins only."""
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    """Compare the router with the database now: a dry run only reports, a real run repairs
+    per the tenant's policy. Admins, as in the API."""
     form = await Form.read(request)
+    found = await _detached(db, user, router_id)
     dry_run = form.checked("dry_run")
-    if not dry_run:
-        user.principal.require(Role.ADMIN)
-    outcome = await reconcile_now(runtime, found, dry_run=dry_run)
+    outcome = await reconcile_now(runtime, found.id, dry_run=dry_run)
     drift = sum(outcome.counts.values())
     what = "Dry run" if dry_run else "Reconciliation"
     if outcome.error:
