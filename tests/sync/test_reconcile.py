@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from mikrosync.errors import NotFound
 from mikrosync.routers.models import ReconcileRun
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.sync.converge import Outcome
-from mikrosync.sync.reconcile import ReconcileOutcome, RunStatus, reconcile_router
+from mikrosync.sync.errors import PermanentError
+from mikrosync.sync.reconcile import ReconcileOutcome, RunStatus, reconcile_job, reconcile_router
 from mikrosync.tenants.models import Tenant
 from tests.sync.conftest import World
 
@@ -299,12 +301,23 @@ async def test_router_failing_mid_repair_ends_partial(drifted: Drifted) -> None:
     assert len(outcome.fix_subscriber_ids) == 5
 
 
-async def test_unknown_router_is_not_found(world: World) -> None:
-    from mikrosync.errors import NotFound
-
+async def test_unknown_router_is_not_found_and_a_permanent_job_error(world: World) -> None:
     assert world.deps is not None
     with pytest.raises(NotFound):
         await reconcile_router(world.deps, 10**9, dry_run=True)
+    with pytest.raises(PermanentError):
+        await reconcile_job(world.deps, 10**9)
+
+
+async def test_the_job_handler_runs_a_real_reconciliation(drifted: Drifted) -> None:
+    world = drifted.world
+    assert world.deps is not None
+    outcome = await reconcile_job(world.deps, world.router["id"])
+    assert not outcome.dry_run and outcome.counts == EXPECTED_COUNTS
+    assert {job.job_name for job in outcome.fix_jobs} == {"connectUser", "disconnectUser"}
+    await world.sim.go_down()
+    failed = await reconcile_job(world.deps, world.router["id"])
+    assert failed.status == RunStatus.FAILED and failed.fix_jobs == ()
 
 
 async def _versions(world: World) -> list[tuple[int, int, int]]:

@@ -45,6 +45,7 @@ from mikrosync.sync import routers as router_state
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.desired import load_desired
 from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
+from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.observed import PROGRESS_EVERY, Progress, read_router
 from mikrosync.sync.plan import plan_subscriber
 from mikrosync.sync.repair import BATCH, Repairs, leave_all, repair
@@ -121,8 +122,16 @@ async def reconcile_router(
 
 
 async def reconcile_job(deps: SyncDeps, router_id: int) -> ReconcileOutcome:
-    """The worker's `reconcileRouter` handler: a real run; the caller pushes `fix_jobs`."""
-    return await reconcile_router(deps, router_id, dry_run=False)
+    """The worker's `reconcileRouter` handler: a real run; the caller pushes `fix_jobs`.
+
+    A router that cannot be read is an outcome (`failed`), not an error: the next scheduled
+    run tries again, so retrying with backoff would only add load. A router deleted since the
+    job was pushed is a PermanentError (nothing to retry).
+    """
+    try:
+        return await reconcile_router(deps, router_id, dry_run=False)
+    except NotFound as exc:
+        raise PermanentError(str(exc)) from exc
 
 
 def _since(started: float) -> float:
