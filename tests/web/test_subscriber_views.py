@@ -98,6 +98,9 @@ async def test_filters_search_and_pagination(web: WebTenant) -> None:
     partial = await web.owner.get(f"{base}&q=person+1", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="results">')
     assert f"{tag}-1" in partial.text and f"{tag}-0" not in partial.text
+    # The bulk forms come back to the list as filtered now, not as first loaded.
+    back = f"{base}&q=person+1".replace("&", "&amp;")
+    assert f'name="back" value="{back}" form="bulk"' in partial.text
     odd = await web.owner.get("/subscribers?page=zero")
     assert odd.status_code == 200 and "not understood" in odd.text
 
