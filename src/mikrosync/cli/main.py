@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mikrosync import __version__
-from mikrosync.cli import db, imports, reconcile, serve, sim, tenants, worker
+from mikrosync.cli import db, imports, reconcile, secrets_cmd, serve, sim, tenants, worker
 from mikrosync.cli.demo import command as demo_command
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command("simulate-router")(sim.simulate_router)
 app.command("reconcile")(reconcile.reconcile)
 app.command("import-csv")(imports.import_csv_command)
 app.command("import-router")(imports.import_router_command)
+app.command("rotate-secrets")(secrets_cmd.rotate)
 app.add_typer(tenants.tenant_app, name="tenant")
 app.add_typer(tenants.user_app, name="user")
 
