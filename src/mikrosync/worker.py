@@ -25,6 +25,8 @@ from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
 from mikrosync.sync.packages import sync_package
+from mikrosync.sync.reconcile import reconcile_router
+from mikrosync.sync.routers import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
 
 log = logging.getLogger(__name__)
@@ -73,12 +75,34 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     async def package(job: JobInfo) -> int:
         return len(await sync_package(deps, int(job.data["package_id"])))
 
+    async def schedule_reconciles(_job: JobInfo) -> int:
+        async with deps.sessionmaker() as session:
+            router_ids = [router.id for router in await active_routers(session)]
+        for router_id in router_ids:
+            await queue.push(
+                names.RECONCILE_ROUTER,
+                {"router_id": router_id},
+                dedup_id=names.reconcile_dedup_id(router_id),
+                keep_last_if_active=False,
+            )
+        return len(router_ids)
+
+    async def reconcile(job: JobInfo) -> dict[str, object]:
+        router_id = int(job.data["router_id"])
+        with log_context(job_id=job.id, job=job.name, router_id=router_id):
+            outcome = await reconcile_router(deps, router_id, dry_run=False)
+            pushed = await _push(queue, list(outcome.fix_jobs))
+            log.info("reconciled router %s: %s, %d fix job(s)", router_id, outcome.counts, pushed)
+        return {"run_id": outcome.run_id, "status": str(outcome.status), "fixes": pushed}
+
     handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
     handlers[names.SWEEP_PENDING] = sweep
     handlers[names.CHECK_ROUTER_HEALTH] = health
     handlers[names.SCHEDULE_EXPIRED] = schedule_expiry
     handlers[names.PROCESS_EXPIRED] = process_expired
     handlers[names.SYNC_PACKAGE] = package
+    handlers[names.SCHEDULE_RECONCILES] = schedule_reconciles
+    handlers[names.RECONCILE_ROUTER] = reconcile
     return handlers
 
 
@@ -88,6 +112,7 @@ def schedules(runtime: Runtime) -> list[Schedule]:
         Schedule(names.SWEEP_PENDING, every_ms=int(settings.sweep_interval_s * 1000)),
         Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
         Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
+        Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
     ]
 
 

@@ -172,7 +172,7 @@ def test_serve_answers_health_and_api(tmp_path: Path) -> None:
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)
-    assert "mikrosync API on" in output
+    assert "mikrosync on http" in output
 
 
 def test_serve_refuses_an_external_database_that_is_behind(tmp_path: Path) -> None:

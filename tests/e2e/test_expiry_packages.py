@@ -71,3 +71,18 @@ async def test_package_rate_change_reaches_profile_and_static_queue(
 
     await eventually(applied, what="new rates on the router")
     await site.synced(static["id"])
+
+
+async def test_scheduled_reconciliation_reverts_a_technician(
+    site: Site, worker: WorkerProcess
+) -> None:
+    created = await site.subscriber(username="tampered")
+    await site.call("POST", f"/subscribers/{created['id']}/suspend")
+    await site.synced(created["id"])
+    [secret] = site.rows("/ppp/secret", name="tampered")
+    site.sim.store.table("/ppp/secret").update([secret[".id"]], {"disabled": "false"})  # by hand
+
+    async def reverted() -> bool:
+        return site.rows("/ppp/secret", name="tampered")[0]["disabled"] == "true"
+
+    await eventually(reverted, timeout=40, what="the periodic reconcile to disable it again")

@@ -36,7 +36,7 @@ def serve(
     settings = settings_or_exit(announce=True)
     _prepare_database(settings)
     app = create_app(settings)
-    typer.echo(f"mikrosync API on http://{host}:{port}/api/v1 (docs at /docs)")
+    typer.echo(f"mikrosync on http://{host}:{port}/ (web console; API at /api/v1, docs at /docs)")
     setup_logging(settings.log_level, json_lines=settings.log_json)
     # log_config=None: uvicorn logs through our handler (JSON lines when asked for).
     uvicorn.run(app, host=host, port=port, log_config=None, log_level=settings.log_level.lower())

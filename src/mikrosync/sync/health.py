@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from mikrosync.routeros import RouterOSError
 from mikrosync.routers.models import Router
 from mikrosync.sync import routers as router_state
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.sweep import Hint, take_router_pending
-from mikrosync.tenants.models import Tenant
 
 # Routers checked at once; each check is two short commands.
 HEALTH_PARALLELISM = 16
@@ -55,8 +52,7 @@ async def check_all_routers(deps: SyncDeps) -> tuple[list[HealthResult], list[Hi
     """Check every active tenant's routers; return the results and the hints owed to
     routers that came back."""
     async with deps.sessionmaker() as session:
-        query = select(Router).join(Tenant, Tenant.id == Router.tenant_id).where(Tenant.is_active)
-        routers = (await session.scalars(query)).all()
+        routers = await router_state.active_routers(session)
     limit = asyncio.Semaphore(HEALTH_PARALLELISM)
 
     async def check(router: Router) -> HealthResult:

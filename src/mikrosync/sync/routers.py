@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
 from mikrosync.routers.models import Router
+from mikrosync.tenants.models import Tenant
 
 
 async def mark_online(
@@ -28,3 +31,9 @@ async def mark_offline(session: AsyncSession, router_id: int, error: str) -> Non
     await session.execute(
         update(Router).where(Router.id == router_id).values(is_online=False, last_error=error)
     )
+
+
+async def active_routers(session: AsyncSession) -> Sequence[Router]:
+    """Every router of an active tenant (health checks, periodic reconciliation)."""
+    query = select(Router).join(Tenant, Tenant.id == Router.tenant_id).where(Tenant.is_active)
+    return (await session.scalars(query.order_by(Router.id))).all()
