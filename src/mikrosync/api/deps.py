@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.runtime import Runtime
+from mikrosync.request_deps import RuntimeDep as RuntimeDep
+from mikrosync.request_deps import SessionDep as SessionDep
 from mikrosync.security.tokens import read_token
 from mikrosync.security.vault import Vault
 from mikrosync.tenants.access import Principal
@@ -17,22 +16,6 @@ from mikrosync.tenants.models import Role
 from mikrosync.tenants.service import load_principal
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
-
-
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessionmaker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def get_vault(runtime: RuntimeDep) -> Vault:

@@ -8,14 +8,13 @@ instead of a bearer token. Views receive a `WebUser`; every write view asks for 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.runtime import Runtime
+from mikrosync.request_deps import RuntimeDep as RuntimeDep
+from mikrosync.request_deps import SessionDep as SessionDep
 from mikrosync.tenants.access import Principal
 from mikrosync.tenants.models import ROLE_RANK, Role
 from mikrosync.tenants.service import get_tenant, load_principal
@@ -23,21 +22,7 @@ from mikrosync.web import session as cookies
 from mikrosync.web.csrf import check_csrf
 from mikrosync.web.errors import LoginRequired
 
-
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessionmaker() as session:
-        yield session
-
-
-DbDep = Annotated[AsyncSession, Depends(get_db)]
+DbDep = SessionDep
 
 
 def get_web_session(request: Request, runtime: RuntimeDep) -> cookies.WebSession | None:
