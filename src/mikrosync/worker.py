@@ -25,7 +25,7 @@ from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
 from mikrosync.sync.packages import sync_package
-from mikrosync.sync.reconcile import reconcile_router
+from mikrosync.sync.reconcile import reconcile_job
 from mikrosync.sync.routers import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
 
@@ -90,7 +90,7 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     async def reconcile(job: JobInfo) -> dict[str, object]:
         router_id = int(job.data["router_id"])
         with log_context(job_id=job.id, job=job.name, router_id=router_id):
-            outcome = await reconcile_router(deps, router_id, dry_run=False)
+            outcome = await reconcile_job(deps, router_id)
             pushed = await _push(queue, list(outcome.fix_jobs))
             log.info("reconciled router %s: %s, %d fix job(s)", router_id, outcome.counts, pushed)
         return {"run_id": outcome.run_id, "status": str(outcome.status), "fixes": pushed}
