@@ -43,3 +43,17 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Benchmarks (bench/README.md): quick profile in a few minutes; full profile (issue 9 sizes)
+.PHONY: bench bench-full
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP) services
+	$(BIN)/python -m bench.run --profile quick
+
+bench-full: install $(BENCH_STAMP) services
+	$(BIN)/python -m bench.run --profile full

@@ -32,6 +32,14 @@ class BulkRun:
     cpu_sync: dict[str, float]
     bound: Bound
     request_latencies_ms: list[float] = field(default_factory=list)
+    jobs: dict[str, int] = field(default_factory=dict)
+    """Converge jobs run, by outcome (mikrosync's workers only)."""
+    cpu_all: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per part over ingestion and sync."""
+
+    @property
+    def worker_cpu_ms_per_subscriber(self) -> float:
+        return 1000 * self.cpu_all.get("workers", 0.0) / self.subscribers
 
     @property
     def rows_per_s(self) -> float:
@@ -62,9 +70,12 @@ class BulkRun:
             "commands": self.commands,
             "commands_per_subscriber": round(self.commands_per_subscriber, 2),
             "cpu_seconds_during_sync": self.cpu_sync,
+            "cpu_seconds_ingestion_and_sync": self.cpu_all,
+            "worker_cpu_ms_per_subscriber": round(self.worker_cpu_ms_per_subscriber, 2),
             "router_cpu_share": round(self.router_cpu_share, 3),
             "bound_s": round(self.bound.seconds, 3),
             "bound": self.bound.arithmetic,
+            "jobs": self.jobs,
         }
 
 
@@ -98,6 +109,7 @@ async def bulk_provision(
     per_router = spread(names, len(site.router_ids))
     await simhost.reset_verbs()
     use_csv = await stack.api.import_available()
+    cpu_start = stack.cpu()
     latencies: list[float] = []
     started = time.monotonic()
     if use_csv:
@@ -113,7 +125,8 @@ async def bulk_provision(
     committed = time.monotonic()
     cpu_before = stack.cpu()
     synced = await stack.wait_synced(site.router_ids, count, timeout)
-    cpu = cpu_delta(cpu_before, stack.cpu())
+    cpu_end = stack.cpu()
+    cpu = cpu_delta(cpu_before, cpu_end)
     verbs = await simhost.verbs()
     commands: Counter[str] = Counter()
     for index in site.sims.indexes:
@@ -129,6 +142,8 @@ async def bulk_provision(
         cpu_sync=cpu,
         bound=workload_bound(minimum, site.sims.model),
         request_latencies_ms=latencies,
+        jobs=stack.job_outcomes(),
+        cpu_all=cpu_delta(cpu_start, cpu_end),
     )
 
 
@@ -158,8 +173,8 @@ async def seed_subscribers(
     else:
         for router_id, chunk in zip(site.router_ids, names_by_router, strict=True):
             for name in chunk:
-                expiry = expires_at[name] if expires_at else None
-                await stack.api.create_subscriber(router_id, site.package_id, name, expiry)
+                when = expires_at[name] if expires_at else None
+                await stack.api.create_subscriber(router_id, site.package_id, name, when)
     total = sum(len(chunk) for chunk in names_by_router)
     await stack.wait_synced(site.router_ids, total, timeout)
     assert stack.db is not None

@@ -73,16 +73,13 @@ class Child:
 
     @classmethod
     def start(
-        cls, name: str, args: list[str], env: dict[str, str], log_dir: Path, **kwargs: object
+        cls, name: str, args: list[str], env: dict[str, str], log_dir: Path, cwd: Path
     ) -> Child:
+        """`python ARGS` in `cwd`; stdout and stderr go to LOG_DIR/NAME.log."""
         log_path = log_dir / f"{name}.log"
         log = log_path.open("ab")
         process = subprocess.Popen(
-            [sys.executable, *args],
-            env=env,
-            stdout=kwargs.pop("stdout", log),  # type: ignore[arg-type]
-            stderr=log,
-            **kwargs,  # type: ignore[call-overload]
+            [sys.executable, *args], env=env, stdout=log, stderr=log, cwd=cwd
         )
         log.close()
         return cls(name, process, log_path)

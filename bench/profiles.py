@@ -35,7 +35,7 @@ class Profile:
 
 QUICK = Profile(
     name="quick",
-    bulk_subscribers=100,
+    bulk_subscribers=60,
     bulk_routers=10,
     rest_creations=100,
     rest_clients=50,
@@ -48,7 +48,7 @@ QUICK = Profile(
     expiry_instant=50,
     growth=10,
     scale_routers=50,
-    scale_subscribers=250,
+    scale_subscribers=200,
     timeout_s=240.0,
 )
 

@@ -83,7 +83,12 @@ def _mark(passed: bool | None) -> str:
 
 def markdown(results: Sequence[WorkloadResult], meta: dict[str, Any]) -> str:
     lines = [
-        f"# mikrosync benchmarks — {meta['profile']} profile",
+        f"# mikrosync benchmarks — {meta['profile']} profile"
+        + (
+            f", workloads {', '.join(meta['workloads'])}"
+            if meta.get("stem") != meta["profile"]
+            else ""
+        ),
         "",
         f"Taken {meta['finished']} on {meta['machine']}; mikrosync {meta['commit']}. "
         f"Load average at start {meta['load_start']}, at end {meta['load_end']}. "
@@ -140,7 +145,12 @@ def _plot_latencies(results: Sequence[WorkloadResult], path: Path, title: str) -
 
 
 def _plot_throughput(results: Sequence[WorkloadResult], path: Path, title: str) -> bool:
-    points = [(f"{r.key} {name}", size, rate) for r in results for name, size, rate in r.throughput]
+    # Series are named without the workload key, so item 1 and its 10x (item 6) join up.
+    points = list(
+        {
+            (name, size): (name, size, rate) for r in results for name, size, rate in r.throughput
+        }.values()
+    )
     if not points:
         return False
     import matplotlib
@@ -166,9 +176,10 @@ def _plot_throughput(results: Sequence[WorkloadResult], path: Path, title: str) 
 
 
 def write(results: Sequence[WorkloadResult], meta: dict[str, Any], out_dir: Path) -> list[Path]:
-    """`<profile>.json`, `<profile>.md`, `<profile>-latency.png`, `<profile>-throughput.png`."""
+    """`<stem>.json`, `<stem>.md`, `<stem>-latency.png`, `<stem>-throughput.png`; the stem is
+    the profile's name, plus the workloads when the run did not run them all."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = meta["profile"]
+    stem = meta.get("stem", meta["profile"])
     written = []
     data = {"meta": meta, "workloads": [asdict(r) for r in results]}
     json_path = out_dir / f"{stem}.json"

@@ -90,8 +90,12 @@ async def main(
     profile: Profile, only: list[str], out_dir: Path, keep: bool, profile_processes: bool
 ) -> int:
     started = time.monotonic()
+    every = list(WORKLOADS) == only
     meta: dict[str, Any] = {
         "profile": profile.name,
+        # a run of some workloads only does not overwrite the table of a complete run
+        "stem": profile.name if every else f"{profile.name}-{'-'.join(only)}",
+        "workloads": only,
         "sizes": profile.__dict__,
         "machine": machine(),
         "commit": commit(),

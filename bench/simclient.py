@@ -21,12 +21,21 @@ class RouterModel:
     max_sessions: int = 20
 
 
+WRITE_VERBS = frozenset({"add", "set", "remove", "enable", "disable", "unset", "comment"})
+
+
 @dataclass(frozen=True)
 class WriteEntry:
+    """One command a simulated router executed (reads too, despite the name)."""
+
     at: float
     router: int
     command: str
     names: tuple[str, ...]
+
+    @property
+    def is_write(self) -> bool:
+        return self.command.rsplit("/", 1)[-1] in WRITE_VERBS
 
 
 @dataclass(frozen=True)

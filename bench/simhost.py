@@ -3,13 +3,14 @@
 Why a process of its own: the routers' Python CPU (parsing, table scans) must not share an
 event loop with the benchmark driver, and its CPU time must be measurable on its own. Why not
 `mikrosync simulate-router`: the benchmarks change knobs at run time (RTT), bring users
-online, and need a timestamped log of every write each router applied ("converged on the
+online, and need a timestamped log of every command each router executed ("converged on the
 router" and "session gone" are read from it).
 
 Protocol: one JSON object per line each way. A request is `{"op": ..., ...}`; the reply is
 `{"ok": true, ...}` or `{"ok": false, "error": ...}`. `SimHost` is the driver's side.
 
-The write log is taken by wrapping the simulator's `execute` as the session module calls it:
+The command log (every command a router executed, with the names it touched or asked for)
+is taken by wrapping the simulator's `execute` as the session module calls it:
 instrumentation only, every command still runs exactly as the shipped simulator runs it.
 """
 
@@ -47,7 +48,13 @@ class Host:
     next_index: int = 0
 
     def names(self, store: Store, request: Request, verb: str) -> list[str]:
-        """The names (login, session user, address) a write command touches."""
+        """The names (login, session user, address) a command touches or asks for."""
+        if verb in ("print", "getall"):
+            return [
+                q.split("=", 2)[-1]
+                for q in request.queries
+                if q.lstrip("=").split("=", 1)[0] in NAME_FIELDS and "=" in q
+            ]
         if verb == "add":
             return [request.attributes[k] for k in NAME_FIELDS if k in request.attributes][:1]
         ref = request.attributes.get(".id") or request.attributes.get("numbers") or ""
@@ -66,24 +73,22 @@ class Host:
 
 
 HOST = Host()
-_original_execute = sim_session.execute
+_original_execute = sim_session.execute  # type: ignore[attr-defined]
 
 
 def _traced_execute(store: Store, request: Request, reply: Reply) -> None:
     index = HOST.by_store.get(id(store))
-    verb = request.command.rsplit("/", 1)[-1]
-    names: list[str] = []
-    if index is not None and verb in WRITE_VERBS:
-        names = HOST.names(store, request, verb)
-    _original_execute(store, request, reply)  # raises for a trap: nothing was applied
     if index is None:
+        _original_execute(store, request, reply)
         return
+    verb = request.command.rsplit("/", 1)[-1]
+    names = HOST.names(store, request, verb)
+    _original_execute(store, request, reply)  # raises for a trap: nothing was applied
     HOST.routers[index].verbs[request.command] += 1
-    if verb in WRITE_VERBS:
-        HOST.write_log.append((time.time(), index, request.command, names))
+    HOST.write_log.append((time.time(), index, request.command, names))
 
 
-sim_session.execute = _traced_execute  # type: ignore[assignment]
+sim_session.execute = _traced_execute  # type: ignore[attr-defined]
 
 
 async def _start(request: dict[str, Any]) -> dict[str, Any]:

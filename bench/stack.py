@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import redis.asyncio
 from sqlalchemy.engine import make_url
@@ -46,6 +48,7 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("MIKROSYNC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POLL_S = 0.02
+JOB_LINE = re.compile(r" attempt \d+: (\w+)")
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -152,9 +155,6 @@ class Site:
     profile_name: str
     tenant_id: int
 
-    def router_of(self, sim_index: int) -> int:
-        return self.router_ids[self.sims.indexes.index(sim_index)]
-
 
 class Stack:
     """A fresh database and prefix, `mikrosync serve`, and worker processes."""
@@ -196,6 +196,8 @@ class Stack:
         self.db: asyncpg.Connection | None = None
         self.tenant_id = 0
         self.email = ""
+        self.sites: list[Site] = []
+        self.orphan_sims: SimRouters | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -318,7 +320,8 @@ class Stack:
         it), so the baseline and mikrosync start from the same router state."""
         simhost = self.services.simhost
         sims = await simhost.routers(count, model, ROUTER_PASSWORD)
-        package = await self.api.create_package(f"Home {self.token}", "10M/5M")
+        self.orphan_sims = sims  # stopped by `running` even if registering them fails
+        package = await self.api.create_package(f"Home {len(self.sites) + 1}", "10M/5M")
         router_ids = []
         for n, (index, port) in enumerate(zip(sims.indexes, sims.ports, strict=True)):
             router = await self.api.create_router(f"{label}{n + 1}", port)
@@ -329,7 +332,7 @@ class Stack:
                 "comment": f"mikrosync:t={self.tenant_id}:p={package['id']}",
             }
             await simhost.add_row(index, "/ppp/profile", profile)
-        return Site(
+        site = Site(
             sims,
             router_ids,
             int(package["id"]),
@@ -337,6 +340,8 @@ class Stack:
             package["profile_name"],
             self.tenant_id,
         )
+        self.sites.append(site)
+        return site
 
     # -- observing ---------------------------------------------------------------------------
 
@@ -361,6 +366,18 @@ class Stack:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not synced after {timeout:.0f}s: {counts} of {total}")
             await asyncio.sleep(POLL_S)
+
+    def job_outcomes(self) -> dict[str, int]:
+        """Converge jobs run so far, by outcome, from the workers' logs (`... attempt 1:
+        succeeded`); a `skipped` one found nothing to do (a repeated hint)."""
+        outcomes: Counter[str] = Counter()
+        for worker in self.workers:
+            try:
+                text = worker.log_path.read_text(errors="replace")
+            except OSError:
+                continue
+            outcomes.update(m.group(1) for m in JOB_LINE.finditer(text))
+        return dict(outcomes)
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far per part of the system (for "where the CPU goes")."""
@@ -403,9 +420,9 @@ async def running(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[Stack, Site]]:
     """A started stack with `routers` simulated routers and its workers (or the baseline's
-    one worker) ready; everything is stopped, and the database dropped, on exit."""
+    one worker) ready; everything is stopped (the routers of every site of the stack too),
+    and the database dropped, on exit."""
     stack = Stack(services, name, env)
-    sims: SimRouters | None = None
     try:
         await stack.start()
         if baseline:
@@ -414,10 +431,12 @@ async def running(
             stack.start_workers(workers, concurrency)
         await stack.ready()
         site = await stack.site(routers, model)
-        sims = site.sims
         await stack.wait_workers_ready()
         yield stack, site
     finally:
         await stack.close()
-        if sims is not None:
+        started = [site.sims for site in stack.sites]
+        if stack.orphan_sims is not None and stack.orphan_sims not in started:
+            started.append(stack.orphan_sims)
+        for sims in started:
             await services.simhost.stop_routers(sims)

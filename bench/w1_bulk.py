@@ -91,6 +91,14 @@ async def run(services: Services, profile: Profile, context: dict[str, Any]) -> 
         "minimum 1 (one add)",
     )
     result.figure(
+        "worker CPU per subscriber",
+        mine.worker_cpu_ms_per_subscriber,
+        "ms",
+        f"mikrosync {mine.worker_cpu_ms_per_subscriber:.1f} ms (one process saturates a core "
+        f"at about {1000 / max(mine.worker_cpu_ms_per_subscriber, 0.001):.0f} subscribers/s), "
+        f"seed {theirs.worker_cpu_ms_per_subscriber:.1f} ms",
+    )
+    result.figure(
         "routers' own CPU during mikrosync sync",
         100 * mine.router_cpu_share,
         "% of a core",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,32 +66,31 @@ async def _gone(
 
 
 async def _expire(
-    services: Services, profile: Profile, name: str, routers: int, offsets: list[float]
+    stack: Stack, site: Site, profile: Profile, prefix: str, offsets: list[float]
 ) -> tuple[dict[str, float], dict[str, float], float, list[WriteEntry]]:
     """Import len(offsets) online subscribers expiring at T0 + offset; return each one's
     expiry, the time its session went, the set-up slack, and all writes meanwhile."""
     count = len(offsets)
-    async with running(services, name, routers, MODEL) as (stack, site):
-        setup = max(SETUP_S_MIN, count * SETUP_S_PER_SUBSCRIBER)
-        t0 = time.time() + setup
-        names = usernames("e", count)
-        expires = {n: t0 + off for n, off in zip(names, offsets, strict=True)}
-        by_router = spread(names, routers)
-        await seed_subscribers(
-            stack,
-            site,
-            by_router,
-            timeout=setup,
-            expires_at={n: _iso(t) for n, t in expires.items()},
-        )
-        online = await _online(stack, site, by_router)
-        if online != count:
-            raise RuntimeError(f"only {online} of {count} subscribers came online")
-        slack = t0 - time.time()
-        if slack < 0:
-            raise RuntimeError(f"set-up overran the first expiry by {-slack:.1f} s")
-        await services.simhost.mark_log()
-        gone, writes = await _gone(stack, set(names), t0 + max(offsets) + profile.timeout_s)
+    setup = max(SETUP_S_MIN, count * SETUP_S_PER_SUBSCRIBER)
+    t0 = time.time() + setup
+    names = usernames(prefix, count)
+    expires = {n: t0 + off for n, off in zip(names, offsets, strict=True)}
+    by_router = spread(names, len(site.router_ids))
+    await seed_subscribers(
+        stack,
+        site,
+        by_router,
+        timeout=setup,
+        expires_at={n: _iso(t) for n, t in expires.items()},
+    )
+    online = await _online(stack, site, by_router)
+    if online != count:
+        raise RuntimeError(f"only {online} of {count} subscribers came online")
+    slack = t0 - time.time()
+    if slack < 0:
+        raise RuntimeError(f"set-up overran the first expiry by {-slack:.1f} s")
+    await stack.services.simhost.mark_log()
+    gone, writes = await _gone(stack, set(names), t0 + max(offsets) + profile.timeout_s)
     return expires, gone, slack, writes
 
 
@@ -99,7 +99,13 @@ async def run(services: Services, profile: Profile, _context: dict[str, Any]) ->
     # A: spread over the window
     n = profile.expiry_spread
     offsets = [profile.expiry_spread_s * i / n for i in range(n)]
-    expires, gone, slack, _ = await _expire(services, profile, "w5a", SPREAD_ROUTERS, offsets)
+    async with running(services, "w5", SPREAD_ROUTERS, MODEL) as (stack, site):
+        expires, gone, slack, _ = await _expire(stack, site, profile, "a", offsets)
+        # B (reported below) on the same stack, on a router of its own
+        single = await stack.site(1, MODEL, label="b")
+        b_index = single.sims.indexes[0]
+        m = profile.expiry_instant
+        expires_b, gone_b, slack_b, writes_b = await _expire(stack, single, profile, "b", [0.0] * m)
     lags = [(gone[k] - expires[k]) * 1000 for k in expires if k in gone]
     missing = len(expires) - len(lags)
     result.latencies_ms["A: expires_at → session gone"] = lags
@@ -114,8 +120,6 @@ async def run(services: Services, profile: Profile, _context: dict[str, Any]) ->
     if missing:
         row.passed = False
     # B: one instant, one router
-    m = profile.expiry_instant
-    expires_b, gone_b, slack_b, writes_b = await _expire(services, profile, "w5b", 1, [0.0] * m)
     instant = min(expires_b.values())
     if len(gone_b) < m:
         raise RuntimeError(f"B: only {len(gone_b)} of {m} sessions ended")
@@ -129,6 +133,17 @@ async def run(services: Services, profile: Profile, _context: dict[str, Any]) ->
         "s",
         f"{m} online subscribers; last session gone {max(gone_b.values()) - instant:.2f} s after",
     )
+    commands = Counter(
+        w.command for w in writes_b if w.router == b_index and not w.command.startswith("/system")
+    )
+    per_subscriber = sum(commands.values()) / m
+    result.figure(
+        "B: router commands per disconnect",
+        per_subscriber,
+        "",
+        ", ".join(f"{c} {n / m:.1f}" for c, n in commands.most_common())
+        + "; minimum 2 (set disabled, remove the session)",
+    )
     result.at_most(
         "B: time ÷ router-model bound", took / bound.seconds, 1.5, "x", f"bound {bound.arithmetic}"
     )
@@ -140,11 +155,12 @@ async def run(services: Services, profile: Profile, _context: dict[str, Any]) ->
         "b_seconds": took,
         "b_bound_s": bound.seconds,
         "b_bound": bound.arithmetic,
+        "b_commands": dict(commands),
         "b_setup_slack_s": slack_b,
         "b_lag_p50_ms": percentile([(t - instant) * 1000 for t in gone_b.values()], 50),
     }
     result.latencies_ms["B: instant → session gone"] = [
         (t - instant) * 1000 for t in gone_b.values()
     ]
-    result.throughput.append(("expiry B disconnects", m, m / took))
+    result.throughput.append(("expiry disconnects, one router", m, m / took))
     return result

@@ -43,8 +43,7 @@ async def run(services: Services, profile: Profile, context: dict[str, Any]) -> 
         f"bound {big.bound.arithmetic}; commands per subscriber {big.commands_per_subscriber:.2f}",
     )
     result.throughput += [
-        ("mikrosync sync", big.subscribers, big.synced_per_s),
-        ("CSV ingestion", big.subscribers, big.rows_per_s),
-    ]
+        ("mikrosync sync", run.subscribers, run.synced_per_s) for run in (small, big)
+    ] + [("CSV ingestion", run.subscribers, run.rows_per_s) for run in (small, big)]
     result.raw = {"1x": small.as_dict(), "10x": big.as_dict()}
     return result
