@@ -17,25 +17,9 @@ from mikrosync.sync.desired import DesiredSubscriber
 from mikrosync.sync.drift import ITEM_CAP, Drift, DriftKind, Expected, capped, classify, counts_of
 from mikrosync.sync.observed import ObservedRouter
 from mikrosync.sync.plan import plan_subscriber
+from tests.sync.test_plan import BASE
 
-ALICE = DesiredSubscriber(
-    subscriber_id=5,
-    tenant_id=2,
-    router_id=1,
-    version=3,
-    service="pppoe",
-    username="alice",
-    password="pw",
-    remote_address=None,
-    static_ip=None,
-    is_suspended=False,
-    remove=False,
-    package_id=9,
-    profile_name="home",
-    rate_limit="10M/5M",
-    package_change=False,
-    suspension_profile=None,
-)
+ALICE = replace(BASE, profile_name="home", rate_limit="10M/5M")
 SUB = OwnerTag.subscriber(2, 5).render()
 PKG = OwnerTag.package(2, 9).render()
 PROFILE = PppProfile(name="home", rate_limit="10M/5M", comment=PKG, id="*1")
