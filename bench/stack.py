@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
+import bullmq
 import httpx
 import redis.asyncio
 from sqlalchemy.engine import make_url
@@ -35,6 +36,8 @@ from bench.api import ROUTER_PASSWORD, STAFF_PASSWORD, Api
 from bench.procs import Child, cpu_seconds, free_port, postgres_backends
 from bench.simclient import RouterModel, SimHost, SimRouters
 from mikrosync.db import migrate
+from mikrosync.jobs.names import SYNC_QUEUE
+from mikrosync.jobs.redis import redis_connection
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants
@@ -366,6 +369,17 @@ class Stack:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not synced after {timeout:.0f}s: {counts} of {total}")
             await asyncio.sleep(POLL_S)
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause or resume the `mikrotik-sync` queue of this stack (BullMQ's own pause: pushes
+        are kept, no worker takes a job until it is resumed)."""
+        connection = redis_connection(self.services.redis_url)
+        queue = bullmq.Queue(SYNC_QUEUE, {"connection": connection, "prefix": self.prefix})
+        try:
+            await (queue.pause() if paused else queue.resume())
+        finally:
+            await queue.close()
+            await connection.aclose()
 
     def job_outcomes(self) -> dict[str, int]:
         """Converge jobs run so far, by outcome, from the workers' logs (`... attempt 1:
