@@ -224,3 +224,21 @@ async def test_change_during_a_run_is_not_lost(world: World) -> None:
     assert await world.converge(created["id"], "updateUser") == Outcome.SUCCEEDED
     assert world.rows("/ppp/secret", name="racer")[0]["password"] == "second-pw"
     assert (await world.get(created["id"]))["sync_status"] == "synced"
+
+
+@pytest.mark.regression
+async def test_removal_never_ends_a_foreign_logins_session(world: World) -> None:
+    # Found by the chaos test: deleting a subscriber whose name belongs to a foreign login
+    # (so its own secret was never created) ended the foreign user's session.
+    world.sim.add_row(
+        "/ppp/secret", {"name": "shared", "password": "theirs", "comment": "billing-system"}
+    )
+    assert world.sim.dial_in("ppp", "shared")
+    created = await world.subscriber(username="shared")
+    with pytest.raises(PermanentError):
+        await world.converge(created["id"])
+    await world.client.delete(f"/api/v1/subscribers/{created['id']}", headers=world.owner.headers)
+    await world.call("POST", f"/subscribers/{created['id']}/retry")
+    assert await world.converge(created["id"], "removeUser") == Outcome.REMOVED
+    assert world.rows("/ppp/active", name="shared"), "the foreign user's session was ended"
+    assert world.rows("/ppp/secret", name="shared")[0]["password"] == "theirs"

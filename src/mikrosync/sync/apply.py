@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mikrosync.routeros import RouterClient, WriteResult
+from mikrosync.routeros import HotspotUser, PppSecret, RouterClient, WriteResult
 from mikrosync.sync.errors import TemporaryError
 from mikrosync.sync.plan import RouterPlan
+
+LOGIN_KINDS = (PppSecret, HotspotUser)
 
 
 @dataclass
@@ -43,11 +45,24 @@ async def apply_plan(client: RouterClient, plan: RouterPlan) -> ApplyReport:
         report.add(await client.remove(kind, plan.tag))
     if plan.kick is not None:
         username = _session_user(plan)
-        if username is not None:
+        if username is not None and not await _foreign_login(client, plan, username):
             report.add(await client.kick(plan.kick, username))
             if plan.verify_offline and await client.list_active(plan.kick, username):
                 raise TemporaryError(f"{username} is still online after the session was ended")
     return report
+
+
+async def _foreign_login(client: RouterClient, plan: RouterPlan, username: str) -> bool:
+    """On removal: is the login of that name someone else's? Then its session is theirs too,
+    and must not be ended (DESIGN §1.6), even if ours was never created or is gone already."""
+    if plan.ensure:
+        return False
+    for kind in plan.remove:
+        if kind in LOGIN_KINDS:
+            found = await client.find(kind, username)
+            if found is not None and found.owner != plan.tag:
+                return True
+    return False
 
 
 def _session_user(plan: RouterPlan) -> str | None:
