@@ -192,7 +192,7 @@ async def _change_latency_ms(
 
 async def _compare_and_set(session: AsyncSession, desired: DesiredSubscriber) -> None:
     """Record `desired.version` as applied, unless a later run already recorded more."""
-    await session.execute(
+    recorded = await session.execute(
         update(Subscriber)
         .where(
             Subscriber.id == desired.subscriber_id,
@@ -205,8 +205,9 @@ async def _compare_and_set(session: AsyncSession, desired: DesiredSubscriber) ->
             sync_status=_status_after(desired.version),
         )
     )
-    if desired.package_change:
+    if desired.package_change and recorded.rowcount:  # type: ignore[attr-defined]
         # The router has the new profile: only now does the package become the subscriber's.
+        # A run that lost the compare-and-set is stale and must not swap packages either.
         await session.execute(
             update(Subscriber)
             .where(
