@@ -1,0 +1,1 @@
+"""Chaos test: random load, every kind of fault, then invariants (see docs/chaos.md)."""

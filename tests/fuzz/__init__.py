@@ -1,0 +1,1 @@
+"""API fuzzing (schemathesis), see docs/chaos.md."""
