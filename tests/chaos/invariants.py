@@ -55,7 +55,6 @@ class World:
 # test_regressions.py, one xfail(strict) test each). Their divergences are listed apart and do
 # not fail the run. When a fix lands, delete its entry here: from then on its divergences fail.
 OPEN_BUGS: dict[int, str] = {
-    1: "deleting a subscriber ends the session of a foreign login of the same name",
     2: "a package change is lost when the worker promotes the previous one meanwhile",
     3: "two concurrent writes record one desired_version; the second stays pending for good",
 }
