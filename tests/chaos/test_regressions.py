@@ -99,7 +99,9 @@ async def _stale_update(
     tenant_id = site.owner.tenant_id
     assert tenant_id is not None
     async with site.deps.sessionmaker() as session:
-        await session.get(Subscriber, subscriber_id)  # the request reads the row...
+        # The request reads the row (and holds it, as update_subscriber does: the session's
+        # identity map keeps an object only while something refers to it)...
+        read = await session.get(Subscriber, subscriber_id)
         await meanwhile()  # ...someone else commits...
         await service.update_subscriber(  # ...and the request writes what it read
             session,
@@ -109,14 +111,15 @@ async def _stale_update(
             vault=site.deps.vault,
             actor="operator@isp.test",
         )
+        assert read is not None
 
 
 @pytest.mark.xfail(
-    strict=False,
-    reason="chaos bug 2 (the CAS-gated package swap may have fixed it; confirm, then "
-    "drop the mark): a package change back to the current package is lost when the "
-    "worker promotes the previous change meanwhile (update_subscriber clears "
-    "pending_package_id from a stale read); patch proposed",
+    strict=True,
+    reason="chaos bug 2 (confirmed after 8092fc3: the promotion comes from a run that won its "
+    "compare-and-set; the stale write is the API's): a package change back to the current "
+    "package is lost when the worker promotes the previous change meanwhile "
+    "(update_subscriber clears pending_package_id from a stale read); patch proposed",
 )
 async def test_package_change_racing_the_previous_ones_promotion_is_not_lost(site: Site) -> None:
     """Chaos seed 1 (short profile, subscriber 'c1-80'): A -> B -> A. The API reads the row
@@ -142,9 +145,8 @@ async def test_package_change_racing_the_previous_ones_promotion_is_not_lost(sit
 
 
 @pytest.mark.xfail(
-    strict=False,
-    reason="chaos bug 3 (race-dependent; fix still open): two writers of one subscriber "
-    "(an API request and expiry, bulk "
+    strict=True,
+    reason="chaos bug 3: two writers of one subscriber (an API request and expiry, bulk "
     "retry or reconciliation) both record desired_version N+1; if the worker syncs the first "
     "before the second commits, the second change is never applied and the row stays "
     "`pending` for good; patch proposed",

@@ -42,13 +42,19 @@ OPEN_BUGS = {
     1: "an id past the database's INTEGER range reaches the driver (500)",
     2: "reconciling an unreachable router answers 502",
     3: "the CSV import's 422 has a string `detail`",
+    5: "a NUL character in text reaches PostgreSQL (500)",
 }
 
 
 def known_crash(exc: Exception) -> int | None:
     text = str(exc)
-    overflow = "too large to convert to SQLite INTEGER" in text or "out of int" in text
-    return 1 if 1 in OPEN_BUGS and overflow else None
+    if 1 in OPEN_BUGS and (
+        "too large to convert to SQLite INTEGER" in text or "out of int" in text
+    ):
+        return 1
+    if 5 in OPEN_BUGS and 'invalid byte sequence for encoding "UTF8": 0x00' in text:
+        return 5
+    return None
 
 
 def known_answer(label: str, response: Any) -> int | None:

@@ -163,7 +163,11 @@ async def set_up(options: Options, runtime: Runtime, base: str, sims: list[int])
             await tenants.create_staff_user(
                 session, tenant_id=tenant.id, email=email, password=PASSWORD, role=Role.OWNER
             )
-    limits = httpx.Limits(max_connections=options.clients + 20, max_keepalive_connections=None)
+    # An idle connection is dropped before uvicorn's 5 s keep-alive timeout could close it
+    # under a request being sent on it (a race of every keep-alive client, not an error).
+    limits = httpx.Limits(
+        max_connections=options.clients + 20, max_keepalive_connections=None, keepalive_expiry=2.0
+    )
     http = httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
     headers = []
     for email in emails:
