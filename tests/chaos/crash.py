@@ -18,7 +18,6 @@ import inspect
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import mikrosync.runtime
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
-from tests.chaos.infra import free_port
+from tests.chaos.infra import free_port, wait_ready
 from tests.conftest import TEST_SECRET_KEY
 
 HOOK_ENV = "MIKROSYNC_CHAOS_CRASH_FLAG"
@@ -73,16 +72,7 @@ class CrashingApi:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.base) as http:
-            while time.monotonic() < deadline:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"the crashing API did not start; see {self.log}")
+        await wait_ready(self.base, timeout)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

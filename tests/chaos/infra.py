@@ -17,27 +17,23 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import redis.asyncio
 
 from mikrosync.db import migrate
 from mikrosync.settings import Settings
 from tests.chaos.profiles import Backend
 from tests.conftest import TEST_SECRET_KEY, _create_postgres_database, _drop_postgres_database
+from tests.e2e.conftest import WORKER_ENV as E2E_WORKER_ENV
 
-# Fast sync knobs, so every recovery path finishes within seconds (as in tests/e2e).
-WORKER_ENV = {
-    "MIKROSYNC_ROUTER_CONNECT_TIMEOUT_S": "1",
-    "MIKROSYNC_ROUTER_COMMAND_TIMEOUT_S": "2",
-    "MIKROSYNC_SWEEP_INTERVAL_S": "1",
-    "MIKROSYNC_SWEEP_STALE_AFTER_S": "2",
-    "MIKROSYNC_HEALTH_INTERVAL_S": "1",
+# The e2e tests' fast sync knobs (every recovery path finishes within seconds), and:
+WORKER_ENV = E2E_WORKER_ENV | {
     "MIKROSYNC_SYNC_ATTEMPTS": "5",
-    "MIKROSYNC_JOB_LOCK_S": "3",
-    "MIKROSYNC_STALLED_CHECK_S": "1",
     "MIKROSYNC_SHUTDOWN_TIMEOUT_S": "5",
     # The safety net of the per-instant expiry jobs (a FLUSHALL loses those), every 2 s.
     "MIKROSYNC_EXPIRY_SCAN_CRON": "*/2 * * * * *",
-    "MIKROSYNC_LOG_JSON": "true",
+    # The run's own final reconciliation is the one the invariants are checked after.
+    "MIKROSYNC_RECONCILE_INTERVAL_S": "900",
 }
 
 
@@ -46,6 +42,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def wait_ready(base: str, timeout: float = 60) -> None:
+    """Wait until a `mikrosync serve` at `base` answers /readyz."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"mikrosync serve at {base} did not become ready in {timeout:.0f} s")
 
 
 def redis_server_binary() -> str:

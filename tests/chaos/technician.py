@@ -33,12 +33,21 @@ MENUS = (
     "/ip/firewall/address-list",
 )
 LOGIN_MENUS = {"/ppp/secret": "ppp", "/ip/hotspot/user": "hotspot"}
+LOGINS = tuple(LOGIN_MENUS)
 # A stripped tag is a race with an in-flight converge (it read the object just before):
 # the object is entered in the ledger once such a converge has certainly finished.
 DETAG_SETTLE_S = 6.0
 TECH_TIMEOUT_S = 10.0
 
 Key = tuple[str, str]  # (menu, .id)
+
+
+def _enabled(row: dict[str, str]) -> bool:
+    return row.get("disabled") != "true"
+
+
+def _disabled(row: dict[str, str]) -> bool:
+    return row.get("disabled") == "true"
 
 
 def ours(row: dict[str, str], tenant_id: int) -> bool:
@@ -207,66 +216,54 @@ class Technician:
 
     # -- mikrosync's objects --------------------------------------------------------------------
 
-    async def _set_ours(
-        self, action: TechAction, rng: random.Random, menus: tuple[str, ...], **values: Any
-    ) -> bool:
-        picked = self.pick_ours(action.router, menus, rng)
-        if picked is None:
-            return False
-        menu, row = picked
-        await self.command(action.router, menu, "set", **{".id": row[".id"]}, **values)
-        return True
+    async def _on_ours(
+        self,
+        action: TechAction,
+        rng: random.Random,
+        menus: tuple[str, ...],
+        verb: str,
+        *,
+        where: Callable[[dict[str, str]], bool] = lambda row: True,
+        **values: Any,
+    ) -> tuple[str, dict[str, str]] | None:
+        """Run one console command on one of mikrosync's objects: (menu, row) acted on."""
+        picked = self.pick_ours(action.router, menus, rng, where)
+        if picked is not None:
+            menu, row = picked
+            await self.command(action.router, menu, verb, **{".id": row[".id"]}, **values)
+        return picked
 
     async def our_disable(self, action: TechAction, rng: random.Random) -> bool:
-        picked = self.pick_ours(
-            action.router, tuple(LOGIN_MENUS), rng, lambda r: r.get("disabled") != "true"
-        )
-        if picked is None:
-            return False
-        menu, row = picked
-        await self.command(action.router, menu, "set", **{".id": row[".id"], "disabled": True})
-        return True
+        done = await self._on_ours(action, rng, LOGINS, "set", where=_enabled, disabled=True)
+        return done is not None
 
     async def our_enable_dial(self, action: TechAction, rng: random.Random) -> bool:
         """Lift a suspension by hand; the customer's router dials in at once."""
-        picked = self.pick_ours(
-            action.router, tuple(LOGIN_MENUS), rng, lambda r: r.get("disabled") == "true"
-        )
-        if picked is None:
+        done = await self._on_ours(action, rng, LOGINS, "set", where=_disabled, disabled=False)
+        if done is None:
             return False
-        menu, row = picked
-        await self.command(action.router, menu, "set", **{".id": row[".id"], "disabled": False})
+        menu, row = done
         self.sims[action.router].dial_in(LOGIN_MENUS[menu], row["name"])
         return True
 
     async def our_profile(self, action: TechAction, rng: random.Random) -> bool:
-        return await self._set_ours(action, rng, tuple(LOGIN_MENUS), profile="default")
+        return await self._on_ours(action, rng, LOGINS, "set", profile="default") is not None
 
     async def our_password(self, action: TechAction, rng: random.Random) -> bool:
-        return await self._set_ours(
-            action, rng, tuple(LOGIN_MENUS), password=f"by-hand-{action.index}"
-        )
+        password = f"by-hand-{action.index}"
+        return await self._on_ours(action, rng, LOGINS, "set", password=password) is not None
 
     async def our_queue_limit(self, action: TechAction, rng: random.Random) -> bool:
-        return await self._set_ours(action, rng, ("/queue/simple",), **{"max-limit": "1M/1M"})
+        limit: dict[str, Any] = {"max-limit": "1M/1M"}
+        return await self._on_ours(action, rng, ("/queue/simple",), "set", **limit) is not None
 
     async def our_remove(self, action: TechAction, rng: random.Random) -> bool:
-        menus = (*LOGIN_MENUS, "/queue/simple", "/ip/firewall/address-list")
-        picked = self.pick_ours(action.router, menus, rng)
-        if picked is None:
-            return False
-        menu, row = picked
-        await self.command(action.router, menu, "remove", **{".id": row[".id"]})
-        return True
+        menus = (*LOGINS, "/queue/simple", "/ip/firewall/address-list")
+        return await self._on_ours(action, rng, menus, "remove") is not None
 
     async def our_rename(self, action: TechAction, rng: random.Random) -> bool:
-        picked = self.pick_ours(action.router, tuple(LOGIN_MENUS), rng)
-        if picked is None:
-            return False
-        menu, row = picked
         name = f"renamed-{self.seed}-{action.index}"
-        await self.command(action.router, menu, "set", **{".id": row[".id"], "name": name})
-        return True
+        return await self._on_ours(action, rng, LOGINS, "set", name=name) is not None
 
     async def our_profile_rate(self, action: TechAction, rng: random.Random) -> bool:
         sim = self.sims[action.router]

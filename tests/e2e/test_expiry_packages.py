@@ -25,13 +25,14 @@ async def test_subscriber_expiring_in_3s_is_cut_with_its_session(
     expires = datetime.fromisoformat(changed["expires_at"]).timestamp()
 
     async def cut() -> bool:
+        # The secret is disabled first and the live session removed by the next command.
         secret = site.rows("/ppp/secret", name="hourly")
-        return bool(secret) and secret[0]["disabled"] == "true"
+        disabled = bool(secret) and secret[0]["disabled"] == "true"
+        return disabled and site.rows("/ppp/active", name="hourly") == []
 
-    await eventually(cut, timeout=20, what="expired secret disabled")
+    await eventually(cut, timeout=20, what="expired secret disabled and its session gone")
     lag = time.time() - expires
     assert lag < 10, f"cut {lag:.1f}s after expiry"
-    assert site.rows("/ppp/active", name="hourly") == []
     row = await site.synced(created["id"])
     assert row["is_suspended"] and row["suspend_reason"] == "expired"
 

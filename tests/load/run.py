@@ -38,7 +38,13 @@ from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role
-from tests.chaos.infra import RedisServer, create_database, drop_database, free_port
+from tests.chaos.infra import (
+    RedisServer,
+    create_database,
+    drop_database,
+    free_port,
+    wait_ready,
+)
 from tests.conftest import TEST_SECRET_KEY
 
 HERE = Path(__file__).parent
@@ -129,19 +135,6 @@ async def wait_for_lines(path: Path, text: str, count: int, timeout: float = 60)
             return lines
         await asyncio.sleep(0.1)
     raise RuntimeError(f"{path.name}: fewer than {count} lines with {text!r} after {timeout} s")
-
-
-async def wait_ready(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=base) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("mikrosync serve did not become ready")
 
 
 @dataclass
