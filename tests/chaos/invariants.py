@@ -54,10 +54,7 @@ class World:
 # Product bugs this test found, reported with a proposed fix that is not applied yet (see
 # test_regressions.py, one xfail(strict) test each). Their divergences are listed apart and do
 # not fail the run. When a fix lands, delete its entry here: from then on its divergences fail.
-OPEN_BUGS: dict[int, str] = {
-    2: "a package change is lost when the worker promotes the previous one meanwhile",
-    3: "two concurrent writes record one desired_version; the second stays pending for good",
-}
+OPEN_BUGS: dict[int, str] = {}
 SESSION_STAMPS = frozenset(
     {"last-logged-out", "last-disconnect-reason", "uptime", "bytes-in", "bytes-out",
      "packets-in", "packets-out"}

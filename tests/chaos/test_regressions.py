@@ -1,6 +1,6 @@
 """Product bugs the chaos run found, each reproduced on its own (both databases).
 
-A test marked `xfail(strict=True)` pins a bug whose fix is proposed but not applied yet: it
+A test marked `xfail(strict=True)` would pin a bug whose fix is not applied yet: it
 turns into a failure (XPASS) the day the fix lands, so the mark gets removed then.
 """
 
@@ -114,13 +114,6 @@ async def _stale_update(
         assert read is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chaos bug 2 (confirmed after 8092fc3: the promotion comes from a run that won its "
-    "compare-and-set; the stale write is the API's): a package change back to the current "
-    "package is lost when the worker promotes the previous change meanwhile "
-    "(update_subscriber clears pending_package_id from a stale read); patch proposed",
-)
 async def test_package_change_racing_the_previous_ones_promotion_is_not_lost(site: Site) -> None:
     """Chaos seed 1 (short profile, subscriber 'c1-80'): A -> B -> A. The API reads the row
     (package A, pending B), the worker finishes the A -> B converge and promotes B, then the
@@ -144,13 +137,6 @@ async def test_package_change_racing_the_previous_ones_promotion_is_not_lost(sit
     assert site.rows("/ppp/secret", name="switcher")[0]["profile"] == first["profile_name"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chaos bug 3: two writers of one subscriber (an API request and expiry, bulk "
-    "retry or reconciliation) both record desired_version N+1; if the worker syncs the first "
-    "before the second commits, the second change is never applied and the row stays "
-    "`pending` for good; patch proposed",
-)
 async def test_change_racing_expiry_is_applied_and_not_stuck_pending(site: Site) -> None:
     created = await site.subscriber(username="racer", password="old-pw")
     assert await site.converge(created["id"]) == Outcome.SUCCEEDED

@@ -16,6 +16,7 @@ from mikrosync.packages.schemas import (
     PackageUpdate,
 )
 from mikrosync.subscribers.intent import record_intent
+from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Operation, Subscriber
 from mikrosync.validators import profile_name_from
 
@@ -111,7 +112,7 @@ async def _resync_subscribers(
     query = select(Subscriber).where(
         Subscriber.package_id == package.id, Subscriber.pending_removal.is_(False)
     )
-    affected = list((await session.scalars(query)).all())
+    affected = list(await locked(session, query))
     for subscriber in affected:
         record_intent(
             session,

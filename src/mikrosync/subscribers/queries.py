@@ -9,14 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
 from mikrosync.errors import NotFound
+from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.subscribers.schemas import SubscriberFilters
 
 
 async def get_subscriber(
-    session: AsyncSession, *, tenant_id: int, subscriber_id: int
+    session: AsyncSession, *, tenant_id: int, subscriber_id: int, for_update: bool = False
 ) -> Subscriber:
-    subscriber = await session.get(Subscriber, subscriber_id)
+    """The tenant's subscriber; `for_update`: locked and freshly read, for a write based on it."""
+    if for_update:
+        query = select(Subscriber).where(Subscriber.id == subscriber_id)
+        subscriber = next(iter(await locked(session, query)), None)
+    else:
+        subscriber = await session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.tenant_id != tenant_id:
         raise NotFound("subscriber not found")
     return subscriber

@@ -18,6 +18,7 @@ from mikrosync.packages.models import Package, Service
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.intent import ensure_not_removing, record_intent
+from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import (
     Operation,
     Subscriber,
@@ -347,9 +348,15 @@ async def update_subscriber(
 
 async def _writable(session: AsyncSession, tenant_id: int, subscriber_id: int) -> Subscriber:
     """The tenant's subscriber, refusing changes to one that is being removed."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    subscriber = await _for_write(session, tenant_id, subscriber_id)
     ensure_not_removing(subscriber)
     return subscriber
+
+
+async def _for_write(session: AsyncSession, tenant_id: int, subscriber_id: int) -> Subscriber:
+    return await get_subscriber(
+        session, tenant_id=tenant_id, subscriber_id=subscriber_id, for_update=True
+    )
 
 
 def _target_package(subscriber: Subscriber) -> int:
@@ -382,7 +389,7 @@ async def delete_subscriber(
     session: AsyncSession, *, tenant_id: int, subscriber_id: int, actor: str
 ) -> Subscriber:
     """Mark for removal; the sync engine deletes the row once the router confirms."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    subscriber = await _for_write(session, tenant_id, subscriber_id)
     if subscriber.pending_removal:
         return subscriber
     subscriber.pending_removal = True
@@ -450,7 +457,7 @@ async def retry_subscriber(
     session: AsyncSession, *, tenant_id: int, subscriber_id: int, actor: str
 ) -> Subscriber:
     """Clear the error and ask for another converge."""
-    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    subscriber = await _for_write(session, tenant_id, subscriber_id)
     previous = subscriber.sync_error_message
     record_intent(
         session,
@@ -489,7 +496,7 @@ async def retry_matching(
         query = query.where(Subscriber.router_id == router_id)
     if sync_status is not None:
         query = query.where(Subscriber.sync_status == sync_status)
-    subscribers = list((await session.scalars(query.order_by(Subscriber.id))).all())
+    subscribers = list(await locked(session, query.order_by(Subscriber.id)))
     for subscriber in subscribers:
         previous = subscriber.sync_error_message
         record_intent(

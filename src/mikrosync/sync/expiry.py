@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from mikrosync.clock import now
 from mikrosync.subscribers.intent import record_intent
+from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Operation, Subscriber, SuspendReason
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.sweep import Hint
@@ -45,9 +46,10 @@ async def expire_due(deps: SyncDeps, tenant_id: int, *, batch: int = EXPIRY_BATC
                 )
                 .order_by(Subscriber.expires_at, Subscriber.id)
                 .limit(batch)
-                .with_for_update(skip_locked=True)
             )
-            rows = (await session.scalars(query)).all()
+            # A row an API request holds is skipped: it is suspended by the next scan or by
+            # its own per-instant job, from the row as that request leaves it.
+            rows = await locked(session, query, skip_locked=True)
             for subscriber in rows:
                 assert subscriber.expires_at is not None
                 subscriber.is_suspended = True

@@ -38,6 +38,7 @@ from mikrosync.routeros import (
 )
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.intent import job_for, needs_sync, record_intent
+from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.drift import Drift, DriftKind, Expected
@@ -211,7 +212,7 @@ async def _record_fixes(
         batch = ids[start : start + BATCH]
         async with deps.sessionmaker() as session:
             query = select(Subscriber).where(Subscriber.id.in_(batch))
-            rows = {row.id: row for row in (await session.scalars(query)).all()}
+            rows = {row.id: row for row in await locked(session, query)}
             for subscriber_id in batch:
                 row = rows.get(subscriber_id)
                 if row is None or row.desired_version != versions[subscriber_id] or needs_sync(row):
