@@ -27,6 +27,23 @@ async def test_latency_delays_each_reply(sim: SimRouter, api: Any) -> None:
     sim.set_latency(0)
 
 
+async def test_connect_and_login_cost_two_round_trips(sim: SimRouter) -> None:
+    """The TCP handshake and the `/login` exchange each take one RTT, as on a network."""
+    sim.set_latency(60)
+    started = time.perf_counter()
+    client = await RawClient.open(sim)
+    assert time.perf_counter() - started >= 0.12
+    started = time.perf_counter()
+    await client.call("/system/identity/print")
+    elapsed = time.perf_counter() - started
+    assert 0.06 <= elapsed < 0.12  # an open session pays one RTT per command
+    await client.close()
+    sim.set_latency(0)
+    started = time.perf_counter()
+    await (await RawClient.open(sim)).close()
+    assert time.perf_counter() - started < 0.06
+
+
 async def test_service_time_is_serialised_across_sessions(sim: SimRouter) -> None:
     clients = [await RawClient.open(sim) for _ in range(3)]
     sim.set_service_time(40)

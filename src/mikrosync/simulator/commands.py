@@ -16,6 +16,7 @@ from mikrosync.simulator.protocol import Reply, Request
 from mikrosync.simulator.query import compile_query
 from mikrosync.simulator.store import Store
 from mikrosync.simulator.tables import MenuSpec, Row
+from mikrosync.simulator.values import FALSE_WORDS, TRUE_WORDS
 
 __all__ = ["execute", "split_command"]
 
@@ -61,6 +62,31 @@ def _reject_extra(attributes: Row) -> None:
         raise unknown_parameter(name)
 
 
+def _name_wanted(spec: MenuSpec, queries: list[str]) -> str | None:
+    """The name of a lone `?=name=x` / `?name=x` query that the name index answers exactly.
+
+    Only plain text qualifies: the query language compares numbers as numbers and yes/no as
+    booleans (`?name=007` matches `7`), and an empty value matches items without the property.
+    """
+    if spec.name_field is None or spec.singleton or len(queries) != 1:
+        return None
+    word = queries[0]
+    if word.startswith("="):
+        word = word[1:]
+    elif word[:1] in ("#", "<", ">", "-"):
+        return None
+    field, equals, value = word.partition("=")
+    if not equals or field != spec.name_field or not value:
+        return None
+    if value.lower() in TRUE_WORDS or value.lower() in FALSE_WORDS:
+        return None
+    try:
+        int(value, 10)
+    except ValueError:
+        return value
+    return None
+
+
 def _print(store: Store, spec: MenuSpec, request: Request, reply: Reply) -> None:
     attributes = dict(request.attributes)
     proplist = attributes.pop(".proplist", None)
@@ -69,12 +95,17 @@ def _print(store: Store, spec: MenuSpec, request: Request, reply: Reply) -> None
     for name in attributes:
         if name not in PRINT_FLAGS:
             raise unknown_parameter(name)
-    rows = store.printed(spec.path)
-    if wanted_ids is not None:
-        ids = set(store.table(spec.path).resolve(wanted_ids))
-        rows = [row for row in rows if row.get(".id") in ids]
-    matches = compile_query(request.queries)
-    rows = [row for row in rows if matches(row)]
+    wanted_name = _name_wanted(spec, request.queries) if wanted_ids is None else None
+    if wanted_name is not None:
+        # One item by name: the index answers what the scan below would (same rows, order).
+        rows = store.printed_named(spec.path, wanted_name)
+    else:
+        rows = store.printed(spec.path)
+        if wanted_ids is not None:
+            ids = set(store.table(spec.path).resolve(wanted_ids))
+            rows = [row for row in rows if row.get(".id") in ids]
+        matches = compile_query(request.queries)
+        rows = [row for row in rows if matches(row)]
     if count_only:
         reply.done(str(len(rows)))
         return

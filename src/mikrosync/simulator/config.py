@@ -21,7 +21,8 @@ class SimConfig:
     password: str = ""
     identity: str = "MikroTik"
     latency_ms: float = 0.0
-    """Added before every reply: the network round trip."""
+    """The network round trip: added before every reply (login included), and once more
+    before a new connection's first reply (the TCP handshake)."""
     service_ms: float = 0.0
     """Time each command holds the router's single CPU lock (commands queue behind it)."""
     max_sessions: int = 20

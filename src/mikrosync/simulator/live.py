@@ -10,6 +10,7 @@ a ticking task. The optional dialer brings random enabled users online at a fixe
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -56,6 +57,9 @@ class Live:
         store.renderers["/system/resource"] = self._render_resource
         store.remove_hooks["/ppp/active"] = lambda rows: self._ended("ppp", rows)
         store.remove_hooks["/ip/hotspot/active"] = lambda rows: self._ended("hotspot", rows)
+        self._stamped: dict[str, tuple[dict[str, Row], int]] = {}
+        for spec in KINDS.values():
+            store.print_hooks[spec.active] = functools.partial(self._stamp_all, spec.active)
 
     # -- dialling -----------------------------------------------------------------------------
 
@@ -65,9 +69,8 @@ class Live:
         return table.items[item_id] if item_id else None
 
     def _active_id(self, kind: str, name: str) -> str | None:
-        spec = KINDS[kind]
-        rows = self.store.table(spec.active).items
-        return next((i for i, row in rows.items() if row.get(spec.user_key) == name), None)
+        # The active menus' name field is the user key ("name", hotspot "user"): indexed.
+        return self.store.table(KINDS[kind].active).find_by_name(name)
 
     def dial_in(self, kind: str, name: str) -> bool:
         """Bring `name` online; False when missing, disabled or already online."""
@@ -135,6 +138,18 @@ class Live:
 
     def _elapsed(self, row: Row) -> float:
         return self.clock() - self.started.setdefault(row[".id"], self.clock())
+
+    def _stamp_all(self, path: str) -> None:
+        """What rendering every row of a print did: start the clock of any session without one
+        (one added by hand or loaded). Only items added since the last pass can lack one."""
+        table = self.store.table(path)
+        seen = self._stamped.get(path)
+        if seen is not None and seen[0] is table.items and seen[1] == table.next_id:
+            return
+        now = self.clock()
+        for item_id in table.items:
+            self.started.setdefault(item_id, now)
+        self._stamped[path] = (table.items, table.next_id)
 
     def _render_ppp(self, row: Row) -> Row:
         seconds = self._elapsed(row)

@@ -102,6 +102,10 @@ class SimRouter:
         self._tasks.add(task)
         self._sessions.add(session)
         try:
+            if self.config.latency_ms:
+                # The TCP handshake's round trip: the client's first reply (its login) comes
+                # one RTT later than on an open connection, as on a network.
+                await asyncio.sleep(self.config.latency_ms / 1000)
             await session.run()
         except asyncio.CancelledError:
             # Swallowed on purpose: asyncio's stream callback calls task.exception() on this
@@ -119,7 +123,7 @@ class SimRouter:
     # -- knobs --------------------------------------------------------------------------------
 
     def set_latency(self, ms: float) -> None:
-        """Delay before every reply (round-trip time)."""
+        """Round-trip time: delays every reply, and a new connection's first one once more."""
         self.config.latency_ms = ms
 
     def set_service_time(self, ms: float) -> None:

@@ -101,11 +101,18 @@ class Session:
 
     async def _handle(self, request: Request) -> None:
         if request.command == "/login":
+            await self._round_trip()
             await self._write(self._login(request))
         elif not self.logged_in:
+            await self._round_trip()
             await self._send_fatal(request, "not logged in")
         else:
             await self._command(request)
+
+    async def _round_trip(self) -> None:
+        """The network's round trip before a reply (`latency_ms`), login included."""
+        if self.host.config.latency_ms:
+            await asyncio.sleep(self.host.config.latency_ms / 1000)
 
     def _login(self, request: Request) -> Reply:
         """Plain login, or the legacy challenge when the config allows it (§3)."""
@@ -139,8 +146,7 @@ class Session:
 
     async def _command(self, request: Request) -> None:
         host = self.host
-        if host.config.latency_ms:
-            await asyncio.sleep(host.config.latency_ms / 1000)
+        await self._round_trip()
         fault = host.faults.take(request.command)
         kind = fault.kind if fault else None
         if kind is FaultKind.STALL:

@@ -19,6 +19,7 @@ __all__ = ["Store", "parse_version"]
 
 Renderer = Callable[[Row], Row]
 RemoveHook = Callable[[list[Row]], None]
+PrintHook = Callable[[], None]
 
 
 def parse_version(version: str) -> tuple[int, ...]:
@@ -39,6 +40,8 @@ class Store:
         self.tables: dict[str, Table] = {}
         self.renderers: dict[str, Renderer] = {}
         self.remove_hooks: dict[str, RemoveHook] = {}
+        self.print_hooks: dict[str, PrintHook] = {}
+        """Run before a print that renders only some rows (what rendering every row did)."""
         self.reset()
         self.set_identity(identity)
 
@@ -83,6 +86,17 @@ class Store:
         rows = self.tables[path].rows()
         render = self.renderers.get(path)
         return [render(row) for row in rows] if render else rows
+
+    def printed_named(self, path: str, name: str) -> list[Row]:
+        """`printed(path)` restricted to the rows whose name field equals `name` (indexed)."""
+        rows = self.tables[path].rows_named(name)
+        render = self.renderers.get(path)
+        if render is None:
+            return rows
+        hook = self.print_hooks.get(path)
+        if hook is not None:
+            hook()
+        return [render(row) for row in rows]
 
     def set_identity(self, name: str) -> None:
         """`/system/identity set name=...` without the API round trip."""
