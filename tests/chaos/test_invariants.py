@@ -161,12 +161,10 @@ def test_expiry_counts_as_suspension() -> None:
     assert _kinds(world) == []
 
 
-def test_a_stuck_pending_row_is_reported_as_the_known_race() -> None:
+def test_a_stuck_pending_row_is_a_divergence() -> None:
+    """It was bug 3's signature (two writes, one desired_version); fixed, so never excused."""
     world = _world()
     world.rows[41].sync_status = "pending"
     findings = check(world)
-    assert findings.divergences == []
-    assert [kind for kind, _ in findings.known] == [
-        "not converged (bug 3: two concurrent writes record one desired_version; the second "
-        "stays pending for good)"
-    ]
+    assert findings.known == []
+    assert [kind for kind, _ in findings.divergences] == ["not converged"]
