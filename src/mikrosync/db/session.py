@@ -15,6 +15,9 @@ from sqlalchemy.pool import NullPool
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
+# Seconds after which a pooled PostgreSQL connection is replaced on its next checkout.
+POOL_RECYCLE_S = 1800
+
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the API and the worker (separate processes) read while one writes; the busy
@@ -34,7 +37,12 @@ def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(database_url, echo=echo, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(database_url, echo=echo, pool_pre_ping=True, pool_size=10)
+    # No pre-ping: it cost `BEGIN; SELECT 1; ROLLBACK` on every checkout (3 round trips per
+    # session; bench/README.md item 1). A connection the server closed while idle fails its
+    # first statement instead: the request or job fails and is retried (the converge runs its
+    # claim and release writes once more on a fresh connection). `pool_recycle` retires
+    # connections before common idle cut-offs (proxies, pgbouncer, firewalls) close them.
+    return create_async_engine(database_url, echo=echo, pool_size=10, pool_recycle=POOL_RECYCLE_S)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:

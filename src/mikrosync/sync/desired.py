@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.packages.models import Package
-from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.models import Tenant
@@ -34,16 +33,30 @@ class DesiredSubscriber:
     # Set when this version changes the package: the session is kicked so the rate applies.
     package_change: bool
     suspension_profile: str | None
+    # Nothing of this subscriber has been confirmed on the router yet (`synced_version == 0`):
+    # its login is most likely absent, so apply adds first and adopts on "already exists".
+    created: bool = False
 
 
 async def load_desired(
     session: AsyncSession, subscriber: Subscriber, vault: Vault
 ) -> DesiredSubscriber:
     """Build the desired state from the row and the package it should be on now."""
-    target_package_id = subscriber.pending_package_id or subscriber.package_id
-    package = await session.get(Package, target_package_id)
+    package = await session.get(Package, target_package_id(subscriber))
     tenant = await session.get(Tenant, subscriber.tenant_id)
     assert package is not None and tenant is not None
+    return desired_from_rows(subscriber, package, tenant.suspension_profile, vault)
+
+
+def target_package_id(subscriber: Subscriber) -> int:
+    """The package the router should apply now: the one asked for, else the current one."""
+    return subscriber.pending_package_id or subscriber.package_id
+
+
+def desired_from_rows(
+    subscriber: Subscriber, package: Package, suspension_profile: str | None, vault: Vault
+) -> DesiredSubscriber:
+    """The desired state from rows already read (`package` is `target_package_id`'s)."""
     password = (
         vault.decrypt(subscriber.password_encrypted) if subscriber.password_encrypted else None
     )
@@ -63,11 +76,6 @@ async def load_desired(
         profile_name=package.profile_name,
         rate_limit=package.rate_limit,
         package_change=subscriber.pending_package_id is not None,
-        suspension_profile=tenant.suspension_profile,
+        suspension_profile=suspension_profile,
+        created=subscriber.synced_version == 0,
     )
-
-
-async def load_router(session: AsyncSession, router_id: int) -> Router:
-    router = await session.get(Router, router_id)
-    assert router is not None
-    return router
