@@ -24,6 +24,7 @@ from mikrosync.api.routes import (
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.runtime import Runtime
+from mikrosync.security.validation_errors import install_validation_errors
 from mikrosync.settings import Settings
 from mikrosync.web import mount_web
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_validation_errors(app)  # after: it replaces FastAPI's echoing 422 handler
     install_security_headers(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (

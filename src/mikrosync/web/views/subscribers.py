@@ -123,6 +123,8 @@ async def _render_form(
     subscriber: Subscriber | None = None,
     status_code: int = 200,
 ) -> Response:
+    # What was typed comes back, except the password: never sent to a page (as for routers).
+    form.values.pop("password", None)
     context = await _lookups(db, user) | {
         "form": form,
         "s": subscriber,
