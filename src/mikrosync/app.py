@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from mikrosync import __version__
 from mikrosync.api.errors import install_error_handlers
+from mikrosync.api.responses import document_unparsable_bodies
 from mikrosync.api.routes import (
     auth,
     health,
@@ -67,4 +68,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     mount_web(app)
+    document_unparsable_bodies(app)
     return app

@@ -2,6 +2,9 @@
 
 Each function returns the cleaned value or raises ValueError with a message meant for the
 operator (pydantic turns it into a 422 naming the field).
+
+Patterns are applied with `fullmatch`, never `match` with `$`: `$` also matches before a final
+newline, which let "name\n" through to the router (found by tests/security/test_word_injection.py).
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ import re
 from collections.abc import Callable
 
 MAX_NAME_LENGTH = 64
-_PRINTABLE_NO_SPACE = re.compile(r"^[\x21-\x7e]+$")
+_PRINTABLE_NO_SPACE = re.compile(r"[\x21-\x7e]+")
 _RATE = r"\d+(?:\.\d+)?[kKMG]?"
-_RATE_PAIR = re.compile(rf"^{_RATE}(?:/{_RATE})?$")
+_RATE_PAIR = re.compile(rf"{_RATE}(?:/{_RATE})?")
 _TIME = r"\d+[smhdw]?"
-_TIME_PAIR = re.compile(rf"^{_TIME}(?:/{_TIME})?$")
-_PRIORITY = re.compile(r"^[1-8](?:/[1-8])?$")
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TIME_PAIR = re.compile(rf"{_TIME}(?:/{_TIME})?")
+_PRIORITY = re.compile(r"[1-8](?:/[1-8])?")
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def routeros_name(value: str, *, what: str = "username") -> str:
@@ -27,7 +30,7 @@ def routeros_name(value: str, *, what: str = "username") -> str:
         raise ValueError(f"{what} must not be empty")
     if len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} characters")
-    if not _PRINTABLE_NO_SPACE.match(value):
+    if not _PRINTABLE_NO_SPACE.fullmatch(value):
         raise ValueError(
             f"{what} may contain only printable ASCII characters, without spaces "
             "or control characters"
@@ -49,7 +52,7 @@ def rate_limit(value: str) -> str:
         raise ValueError("rate limit has more than 6 parts")
     checks = [_RATE_PAIR, _RATE_PAIR, _RATE_PAIR, _TIME_PAIR, _PRIORITY, _RATE_PAIR]
     for position, (part, pattern) in enumerate(zip(parts, checks, strict=False), start=1):
-        if not pattern.match(part):
+        if not pattern.fullmatch(part):
             raise ValueError(
                 f"rate limit part {position} ({part!r}) is not valid RouterOS syntax; "
                 "expected something like 10M/5M"
@@ -65,7 +68,7 @@ def ipv4_address(value: str) -> str:
 
 
 def profile_name(value: str) -> str:
-    if not _PROFILE_NAME.match(value):
+    if not _PROFILE_NAME.fullmatch(value):
         raise ValueError(
             "profile name must be 1-64 characters of letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -81,14 +84,14 @@ def profile_name_from(package_name: str) -> str:
 
 def email_address(value: str) -> str:
     value = value.strip().lower()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValueError(f"{value!r} is not an email address")
     return value
 
 
 def hostname(value: str) -> str:
     value = value.strip()
-    if not value or len(value) > 255 or not re.match(r"^[A-Za-z0-9.:_-]+$", value):
+    if not value or len(value) > 255 or not re.fullmatch(r"[A-Za-z0-9.:_-]+", value):
         raise ValueError("host must be an IP address or DNS name")
     return value
 

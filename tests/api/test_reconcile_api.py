@@ -138,12 +138,14 @@ async def test_runs_are_listed_newest_first_and_read_one_by_one(site: RouterSite
     }
 
 
-async def test_unreachable_router_answers_502_with_the_failed_run(
+async def test_unreachable_router_answers_200_with_the_failed_run(
     client: httpx.AsyncClient, owner: Staff
 ) -> None:
+    """The request succeeded; the run's status is the router's answer (fuzz bug 2: this was
+    a 502, which the OpenAPI does not describe and no proxy should see as ours)."""
     router = await make_router(client, owner, host="127.0.0.1", port=1)
     response = await client.post(f"/api/v1/routers/{router['id']}/reconcile", headers=owner.headers)
-    assert response.status_code == 502
+    assert response.status_code == 200
     run = response.json()
     assert run["status"] == "failed" and router["name"] in run["error"]
     fresh = (await client.get(f"/api/v1/routers/{router['id']}", headers=owner.headers)).json()

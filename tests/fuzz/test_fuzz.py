@@ -10,6 +10,7 @@ negative cases (data the schema forbids).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,35 +36,20 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 TARGETS = {"router_id": "router", "package_id": "package", "subscriber_id": "subscriber"}
 
 
-# Bugs this suite found whose fixes are proposed but not applied yet (one regression test
-# each in test_regressions.py, xfail strict). Their cases are counted apart instead of failing
-# the run. When a fix lands, delete its entry: its cases are then checked like all others.
-OPEN_BUGS = {
-    1: "an id past the database's INTEGER range reaches the driver (500)",
-    2: "reconciling an unreachable router answers 502",
-    3: "the CSV import's 422 has a string `detail`",
-    5: "a NUL character in text reaches PostgreSQL (500)",
-}
+# Bugs this suite found whose fixes are not applied yet: number -> (what, signature). The
+# signature gets the operation's label and either the response or the exception the app raised,
+# and says whether the case hit that bug; such cases are counted apart instead of failing the
+# run. Add an entry together with the bug's xfail(strict=True) test in test_regressions.py, and
+# delete both when the fix lands. Empty: bugs 1-5 of docs/chaos.md are fixed.
+Signature = Callable[[str, Any, Exception | None], bool]
+OPEN_BUGS: dict[int, tuple[str, Signature]] = {}
 
 
-def known_crash(exc: Exception) -> int | None:
-    text = str(exc)
-    if 1 in OPEN_BUGS and (
-        "too large to convert to SQLite INTEGER" in text or "out of int" in text
-    ):
-        return 1
-    if 5 in OPEN_BUGS and 'invalid byte sequence for encoding "UTF8": 0x00' in text:
-        return 5
-    return None
-
-
-def known_answer(label: str, response: Any) -> int | None:
-    status = response.status_code
-    if 2 in OPEN_BUGS and label == "POST /api/v1/routers/{router_id}/reconcile" and status == 502:
-        return 2
-    import_answer = label == "POST /api/v1/subscribers/import" and status == 422
-    if 3 in OPEN_BUGS and import_answer and isinstance(response.json().get("detail"), str):
-        return 3
+def known_bug(label: str, response: Any = None, exc: Exception | None = None) -> int | None:
+    """The number of the open bug this case hit, if any."""
+    for number, (_, hit) in OPEN_BUGS.items():
+        if hit(label, response, exc):
+            return number
     return None
 
 
@@ -126,14 +112,14 @@ def test_operation(
             try:
                 response = case.call(headers=headers)
             except Exception as exc:  # the app raised: a 500 behind a real server
-                bug = known_crash(exc)
+                bug = known_bug(operation.label, exc=exc)
                 if bug is None:
                     raise
                 fuzz_stats.known[bug] += 1
                 return
             documented = str(response.status_code) in operation.definition.raw.get("responses", {})
             fuzz_stats.record(role, case, response.status_code, documented)
-            bug = known_answer(operation.label, response)
+            bug = known_bug(operation.label, response)
             if bug is not None:
                 fuzz_stats.known[bug] += 1
                 return

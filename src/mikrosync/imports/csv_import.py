@@ -148,8 +148,10 @@ class _RowChecker:
                 errors.append(RowError(row.line, "expires_at", str(exc)))
                 del values["expires_at"]
         try:
+            # A stand-in package_id (a valid Id) when the package is unknown: that row is
+            # already refused for its package, and its other fields still get checked.
             data = SubscriberCreate.model_validate(
-                {"router_id": self.checks.router_id, "package_id": 0} | values
+                {"router_id": self.checks.router_id, "package_id": 1} | values
             )
         except ValidationError as exc:
             # With no package to take it from, a blank service was already reported as such.

@@ -8,13 +8,14 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from mikrosync.packages.models import Service
+from mikrosync.request_schema import RequestModel
 from mikrosync.validators import optional, profile_name, rate_limit
 
 DEFAULT_DURATION_DAYS = 30
 MINUTES_PER_DAY = 24 * 60
 
 
-class _PackageFields(BaseModel):
+class _PackageFields(RequestModel):
     duration_days: int | None = Field(default=None, ge=0, le=3650)
     duration_hours: int | None = Field(default=None, ge=0, le=24 * 3650)
     duration_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY * 3650)

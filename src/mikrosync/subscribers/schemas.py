@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from mikrosync.packages.models import Service
+from mikrosync.request_schema import Id, RequestModel
 from mikrosync.subscribers.models import SyncStatus
 from mikrosync.validators import (
     email_address,
@@ -17,7 +18,7 @@ from mikrosync.validators import (
 )
 
 
-class _SubscriberFields(BaseModel):
+class _SubscriberFields(RequestModel):
     _username = field_validator("username", check_fields=False)(optional(routeros_name))
     _password = field_validator("password", check_fields=False)(optional(routeros_secret))
     _ips = field_validator("remote_address", "static_ip", check_fields=False)(
@@ -29,8 +30,8 @@ class _SubscriberFields(BaseModel):
 
 
 class SubscriberCreate(_SubscriberFields):
-    router_id: int
-    package_id: int
+    router_id: Id
+    package_id: Id
     service: Service
     username: str
     password: str | None = None
@@ -46,7 +47,7 @@ class SubscriberCreate(_SubscriberFields):
 class SubscriberUpdate(_SubscriberFields):
     """PATCH body: only the fields given change. `package_id` asks for a package change."""
 
-    package_id: int | None = None
+    package_id: Id | None = None
     password: str | None = None
     remote_address: str | None = None
     static_ip: str | None = None
@@ -92,10 +93,10 @@ class SubscriberPage(BaseModel):
     per_page: int
 
 
-class SubscriberFilters(BaseModel):
+class SubscriberFilters(RequestModel):
     sync_status: SyncStatus | None = None
-    router_id: int | None = None
-    package_id: int | None = None
+    router_id: Id | None = None
+    package_id: Id | None = None
     is_suspended: bool | None = None
     expired: bool | None = None
     q: str | None = Field(default=None, max_length=100)
@@ -119,10 +120,10 @@ class SyncEventRead(BaseModel):
     created_at: datetime
 
 
-class BulkRetry(BaseModel):
+class BulkRetry(RequestModel):
     """Which subscribers to retry: by default every one in `error`, on any router."""
 
-    router_id: int | None = None
+    router_id: Id | None = None
     sync_status: SyncStatus | None = SyncStatus.ERROR
 
 

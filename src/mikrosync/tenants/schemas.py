@@ -7,21 +7,22 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mikrosync.request_schema import RequestModel
 from mikrosync.tenants.models import Role
 from mikrosync.validators import email_address
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def check_slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError(
             "slug must be 1-63 lowercase letters, digits or '-', starting with a letter or digit"
         )
     return value
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(RequestModel):
     slug: str
     name: str = Field(min_length=1, max_length=200)
 
@@ -39,7 +40,7 @@ class TenantRead(BaseModel):
     created_at: datetime
 
 
-class StaffUserCreate(BaseModel):
+class StaffUserCreate(RequestModel):
     email: str
     password: str = Field(min_length=8, max_length=256)
     role: Role = Role.VIEWER

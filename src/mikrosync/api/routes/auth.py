@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from mikrosync.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from mikrosync.api.responses import errors
+from mikrosync.request_schema import refuse_nul
 from mikrosync.security.tokens import issue_token
 from mikrosync.tenants.access import Principal
 from mikrosync.tenants.service import authenticate
@@ -16,7 +18,7 @@ from mikrosync.tenants.service import authenticate
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/token")
+@router.post("/token", responses=errors(401, 429))
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -25,6 +27,8 @@ async def create_token(
 ) -> dict[str, str | int]:
     """Exchange an email (`username`) and password for a bearer token. Repeated failures for
     one email or from one address are refused for a while (429 with Retry-After)."""
+    refuse_nul("username", form.username)
+    refuse_nul("password", form.password)
     throttle = runtime.login_throttle
     address = request.client.host if request.client else None
     wait = await throttle.retry_after(form.username, address)
@@ -52,7 +56,7 @@ async def create_token(
     }
 
 
-@router.get("/me")
+@router.get("/me", responses=errors(401))
 async def read_me(principal: PrincipalDep) -> Principal:
     """Who the token belongs to."""
     return principal

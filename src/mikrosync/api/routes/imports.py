@@ -17,10 +17,13 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from mikrosync.api.deps import Operator, RuntimeDep
+from mikrosync.api.responses import OBJECTS, errors
+from mikrosync.errors import InvalidInput
 from mikrosync.imports.csv_import import ImportInterrupted, import_csv
 from mikrosync.imports.rows import CsvFileError, decode
+from mikrosync.request_schema import Id
 
-router = APIRouter(prefix="/subscribers", tags=["subscribers"])
+router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 """About 100,000 rows; larger files are refused (413) rather than held in memory."""
@@ -63,16 +66,18 @@ _BODY_DOC = {
 }
 
 
-@router.post("/import", openapi_extra=_BODY_DOC)
+@router.post("/import", openapi_extra=_BODY_DOC, responses=errors(413, 503))
 async def import_subscribers(
     request: Request,
     runtime: RuntimeDep,
     principal: Operator,
-    router_id: Annotated[int, Query(description="The router every row goes to.")],
+    router_id: Annotated[Id, Query(description="The router every row goes to.")],
     dry_run: Annotated[bool, Query(description="Check and report; write nothing.")] = False,
 ) -> ImportReport:
     """Import subscribers from CSV: bad rows are reported (line, field, reason) and skipped,
-    good rows are created `pending` with an `addUser` intent and their jobs pushed."""
+    good rows are created `pending` with an `addUser` intent and their jobs pushed. A file
+    that cannot be read at all (not UTF-8, no header, wrong content type) is a 422 naming
+    `file`."""
     text = _decode(await _csv_bytes(request))
     try:
         result = await import_csv(
@@ -85,7 +90,7 @@ async def import_subscribers(
             dry_run=dry_run,
         )
     except CsvFileError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise InvalidInput("file", str(exc)) from None
     except ImportInterrupted as exc:
         await runtime.hint(exc.created)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
@@ -102,7 +107,7 @@ def _decode(data: bytes) -> str:
     try:
         return decode(data)
     except CsvFileError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise InvalidInput("file", str(exc)) from None
 
 
 async def _csv_bytes(request: Request) -> bytes:
@@ -115,7 +120,7 @@ async def _csv_bytes(request: Request) -> bytes:
         return await _multipart_file(request)
     if media_type not in CSV_TYPES:
         shown = media_type or "no Content-Type"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"got {shown}; {_HOW}")
+        raise InvalidInput("file", f"got {shown}; {_HOW}")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
@@ -128,10 +133,7 @@ async def _multipart_file(request: Request) -> bytes:
     async with request.form(max_files=1) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"the multipart body has no file field 'file'; {_HOW}",
-            )
+            raise InvalidInput("file", f"the multipart body has no file field 'file'; {_HOW}")
         data = await upload.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
         raise _too_large()

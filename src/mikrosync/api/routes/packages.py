@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
+from mikrosync.api.responses import OBJECTS
 from mikrosync.packages import service
 from mikrosync.packages.schemas import PackageCreate, PackageRead, PackageUpdate
+from mikrosync.request_schema import Id
 
-router = APIRouter(prefix="/packages", tags=["packages"])
+router = APIRouter(prefix="/packages", tags=["packages"], responses=OBJECTS)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -29,7 +31,7 @@ async def list_packages(session: SessionDep, principal: Reader) -> list[PackageR
 
 
 @router.get("/{package_id}")
-async def get_package(package_id: int, session: SessionDep, principal: Reader) -> PackageRead:
+async def get_package(package_id: Id, session: SessionDep, principal: Reader) -> PackageRead:
     """One package."""
     found = await service.get_package(session, tenant_id=principal.scope, package_id=package_id)
     return PackageRead.model_validate(found)
@@ -37,7 +39,7 @@ async def get_package(package_id: int, session: SessionDep, principal: Reader) -
 
 @router.patch("/{package_id}")
 async def update_package(
-    package_id: int, data: PackageUpdate, session: SessionDep, runtime: RuntimeDep, principal: Admin
+    package_id: Id, data: PackageUpdate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
     """Change a package; its router profiles follow (job `syncPackage`)."""
     updated, affected = await service.update_package(
@@ -49,7 +51,7 @@ async def update_package(
 
 
 @router.delete("/{package_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_package(package_id: int, session: SessionDep, principal: Admin) -> Response:
+async def delete_package(package_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a package no subscriber uses."""
     await service.delete_package(session, tenant_id=principal.scope, package_id=package_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

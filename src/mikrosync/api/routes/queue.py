@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from mikrosync.api.deps import Reader, RuntimeDep, SessionDep
+from mikrosync.api.responses import AUTHENTICATED
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.subscribers.models import Subscriber
 
-router = APIRouter(prefix="/queue", tags=["queue"])
+router = APIRouter(prefix="/queue", tags=["queue"], responses=AUTHENTICATED)
 
 
 @router.get("")

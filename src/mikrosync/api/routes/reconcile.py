@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query
 
 from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
+from mikrosync.api.responses import OBJECTS
+from mikrosync.request_schema import Id
 from mikrosync.routers.reconcile_schemas import (
     ReconcileRunPage,
     ReconcileRunRead,
@@ -19,7 +21,6 @@ from mikrosync.routers.reconcile_schemas import (
 )
 from mikrosync.routers.service import get_router
 from mikrosync.sync.reconcile import (
-    RunStatus,
     get_run,
     list_runs,
     reconcile_router,
@@ -27,21 +28,21 @@ from mikrosync.sync.reconcile import (
     subscribers_by_id,
 )
 
-router = APIRouter(prefix="/routers/{router_id}", tags=["reconciliation"])
+router = APIRouter(prefix="/routers/{router_id}", tags=["reconciliation"], responses=OBJECTS)
 
 
 @router.post("/reconcile")
 async def reconcile(
-    router_id: int,
+    router_id: Id,
     session: SessionDep,
     runtime: RuntimeDep,
     principal: Admin,
-    response: Response,
     dry_run: bool = False,
 ) -> ReconcileRunRead:
     """Compare the router with the database and repair drift per the tenant's policy
-    (`dry_run=true`: report only). Returns the stored run; 502 if the router could not be
-    read (the run is stored as `failed` with the router's words)."""
+    (`dry_run=true`: report only). Returns the stored run, with 200 whatever its outcome: a
+    router that could not be read gives a run with `status: failed` and the router's words
+    in `error` (the request itself succeeded; the router's state is its answer)."""
     await get_router(session, tenant_id=principal.scope, router_id=router_id)
     await session.rollback()  # end this read: the run takes a while and uses sessions of its own
     settings = runtime.settings
@@ -49,14 +50,12 @@ async def reconcile(
         outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
     if outcome.fix_subscriber_ids:
         await runtime.hint(await subscribers_by_id(session, outcome.fix_subscriber_ids))
-    if outcome.status == RunStatus.FAILED:
-        response.status_code = status.HTTP_502_BAD_GATEWAY
     return await read_run(router_id, outcome.run_id, session, principal)
 
 
 @router.get("/reconcile-runs")
 async def list_reconcile_runs(
-    router_id: int,
+    router_id: Id,
     session: SessionDep,
     principal: Reader,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -77,7 +76,7 @@ async def list_reconcile_runs(
 
 @router.get("/reconcile-runs/{run_id}")
 async def read_run(
-    router_id: int, run_id: int, session: SessionDep, principal: Reader
+    router_id: Id, run_id: Id, session: SessionDep, principal: Reader
 ) -> ReconcileRunRead:
     """One run with its drift items and actions."""
     run = await get_run(session, tenant_id=principal.scope, router_id=router_id, run_id=run_id)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from mikrosync.api.deps import Admin, Reader, SessionDep, VaultDep
+from mikrosync.api.responses import OBJECTS
+from mikrosync.errors import InvalidInput
+from mikrosync.request_schema import Id
 from mikrosync.routers import service
-from mikrosync.routers.schemas import RouterCreate, RouterRead, RouterUpdate
+from mikrosync.routers.schemas import (
+    ONE_TRUST_MODE,
+    RouterCreate,
+    RouterRead,
+    RouterUpdate,
+    both_trust_modes,
+)
 
-router = APIRouter(prefix="/routers", tags=["routers"])
+router = APIRouter(prefix="/routers", tags=["routers"], responses=OBJECTS)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -30,7 +39,7 @@ async def list_routers(session: SessionDep, principal: Reader) -> list[RouterRea
 
 
 @router.get("/{router_id}")
-async def get_router(router_id: int, session: SessionDep, principal: Reader) -> RouterRead:
+async def get_router(router_id: Id, session: SessionDep, principal: Reader) -> RouterRead:
     """One router."""
     found = await service.get_router(session, tenant_id=principal.scope, router_id=router_id)
     return RouterRead.model_validate(found)
@@ -38,9 +47,19 @@ async def get_router(router_id: int, session: SessionDep, principal: Reader) -> 
 
 @router.patch("/{router_id}")
 async def update_router(
-    router_id: int, data: RouterUpdate, session: SessionDep, vault: VaultDep, principal: Admin
+    router_id: Id, data: RouterUpdate, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> RouterRead:
     """Change a router's connection settings."""
+    current = await service.get_router(session, tenant_id=principal.scope, router_id=router_id)
+    given = data.model_fields_set
+    # What the row will hold (as update_router applies it): a None fingerprint clears it, a
+    # None tls_insecure leaves it. Both set would stop every connection to the router (500).
+    fingerprint = data.tls_fingerprint if "tls_fingerprint" in given else current.tls_fingerprint
+    insecure = current.tls_insecure if data.tls_insecure is None else data.tls_insecure
+    if both_trust_modes(fingerprint, insecure):
+        raise InvalidInput(
+            "tls_insecure" if "tls_insecure" in given else "tls_fingerprint", ONE_TRUST_MODE
+        )
     updated = await service.update_router(
         session, tenant_id=principal.scope, router_id=router_id, data=data, vault=vault
     )
@@ -48,7 +67,7 @@ async def update_router(
 
 
 @router.delete("/{router_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_router(router_id: int, session: SessionDep, principal: Admin) -> Response:
+async def delete_router(router_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a router that has no subscribers."""
     await service.delete_router(session, tenant_id=principal.scope, router_id=router_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

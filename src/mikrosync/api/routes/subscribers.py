@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
+from mikrosync.api.responses import OBJECTS
+from mikrosync.request_schema import Id
 from mikrosync.subscribers import queries, service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import (
@@ -23,7 +25,7 @@ from mikrosync.subscribers.schemas import (
 )
 from mikrosync.tenants.access import Principal
 
-router = APIRouter(prefix="/subscribers", tags=["subscribers"])
+router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -76,7 +78,7 @@ async def retry_matching(
 
 @router.get("/{subscriber_id}")
 async def get_subscriber(
-    subscriber_id: int, session: SessionDep, principal: Reader
+    subscriber_id: Id, session: SessionDep, principal: Reader
 ) -> SubscriberRead:
     """One subscriber with its sync state."""
     found = await queries.get_subscriber(
@@ -87,7 +89,7 @@ async def get_subscriber(
 
 @router.patch("/{subscriber_id}")
 async def update_subscriber(
-    subscriber_id: int,
+    subscriber_id: Id,
     data: SubscriberUpdate,
     session: SessionDep,
     vault: VaultDep,
@@ -109,7 +111,7 @@ async def update_subscriber(
 
 @router.get("/{subscriber_id}/events")
 async def list_events(
-    subscriber_id: int,
+    subscriber_id: Id,
     session: SessionDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -126,7 +128,7 @@ Action = Callable[..., Awaitable[Subscriber]]
 
 def _add_action(path: str, method: str, action: Action, summary: str, code: int = 200) -> None:
     async def endpoint(
-        subscriber_id: int, session: SessionDep, runtime: RuntimeDep, principal: Operator
+        subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
     ) -> SubscriberRead:
         result = await _run(action, session, principal, subscriber_id)
         await runtime.hint([result])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mikrosync.api.deps import Admin, Reader, SessionDep
+from mikrosync.api.responses import AUTHENTICATED
 from mikrosync.tenants.settings_service import (
     TenantSettingsRead,
     TenantSettingsUpdate,
@@ -12,7 +13,7 @@ from mikrosync.tenants.settings_service import (
     update_tenant_settings,
 )
 
-router = APIRouter(prefix="/tenant", tags=["tenants"])
+router = APIRouter(prefix="/tenant", tags=["tenants"], responses=AUTHENTICATED)
 
 
 @router.get("/settings")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from mikrosync.api.deps import Owner, PlatformAdmin, SessionDep
+from mikrosync.api.responses import OBJECTS
+from mikrosync.request_schema import Id
 from mikrosync.tenants import service
 from mikrosync.tenants.schemas import StaffUserCreate, StaffUserRead, TenantCreate, TenantRead
 
-router = APIRouter(tags=["tenants"])
+router = APIRouter(tags=["tenants"], responses=OBJECTS)
 
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED)
@@ -26,7 +28,7 @@ async def list_tenants(session: SessionDep, _: PlatformAdmin) -> list[TenantRead
 
 @router.post("/tenants/{tenant_id}/users", status_code=status.HTTP_201_CREATED)
 async def create_tenant_user(
-    tenant_id: int, data: StaffUserCreate, session: SessionDep, _: PlatformAdmin
+    tenant_id: Id, data: StaffUserCreate, session: SessionDep, _: PlatformAdmin
 ) -> StaffUserRead:
     """Create a staff user in a tenant (e.g. its first owner)."""
     await service.get_tenant(session, tenant_id=tenant_id)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
+from mikrosync.request_schema import NUL_MESSAGE, has_nul
 from mikrosync.tenants.service import authenticate
 from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
 from mikrosync.web.forms import FORM_ERROR, Form
@@ -38,6 +39,14 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     form = await Form.read(request)
     password = form.values.pop("password", "")  # never sent back to the page
     email = form.text("email") or ""
+    # PostgreSQL cannot even compare a NUL: refuse it beside its field, as the API does.
+    if has_nul(email):
+        form.errors["email"] = f"the email {NUL_MESSAGE}"
+    if has_nul(password):  # the password field is not echoed: say it above the form
+        form.errors[FORM_ERROR] = f"the password {NUL_MESSAGE}"
+    if form.errors:
+        form.values["email"] = email.replace("\x00", "")
+        return render(request, "login.html", {"form": form}, status_code=422)
     address = request.client.host if request.client else None
     throttle = runtime.login_throttle
     wait = await throttle.retry_after(email, address)
