@@ -96,6 +96,16 @@ def markdown(results: Sequence[WorkloadResult], meta: dict[str, Any]) -> str:
         "",
         "Every ratio compares two figures taken in this one run on this one machine.",
         "",
+        *(
+            [
+                "**Reduced sizes**: this run overrode the profile's sizes with "
+                + ", ".join(f"`{k}={v:g}`" for k, v in meta["overrides"].items())
+                + "; figures of the workloads that use them are not the profile's.",
+                "",
+            ]
+            if meta.get("overrides")
+            else []
+        ),
         "| # | workload | figure | value | goal | pass/miss | how |",
         "|---|---|---|---|---|---|---|",
     ]

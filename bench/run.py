@@ -19,6 +19,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,16 +88,27 @@ def load() -> str:
 
 
 async def main(
-    profile: Profile, only: list[str], out_dir: Path, keep: bool, profile_processes: bool
+    profile: Profile,
+    only: list[str],
+    out_dir: Path,
+    keep: bool,
+    profile_processes: bool,
+    overrides: dict[str, int | float] | None = None,
 ) -> int:
     started = time.monotonic()
     every = list(WORKLOADS) == only
+    stem = profile.name if every else f"{profile.name}-{'-'.join(only)}"
+    if overrides:
+        # Sizes other than the profile's are said in the file name and the table's header.
+        profile = replace(profile, **overrides)  # type: ignore[arg-type]
+        stem += "-" + "-".join(f"{k}{v:g}" for k, v in overrides.items())
     meta: dict[str, Any] = {
         "profile": profile.name,
         # a run of some workloads only does not overwrite the table of a complete run
-        "stem": profile.name if every else f"{profile.name}-{'-'.join(only)}",
+        "stem": stem,
         "workloads": only,
         "sizes": profile.__dict__,
+        "overrides": overrides or {},
         "machine": machine(),
         "commit": commit(),
         "load_start": load(),
@@ -151,7 +163,24 @@ def cli() -> None:
         action="store_true",
         help="run serve and workers under pyinstrument; text reports in OUT/profiles/",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SIZE=N",
+        help="override one size of the profile (e.g. bulk_subscribers=2500); the table says so",
+    )
     args = parser.parse_args()
+    overrides: dict[str, int | float] = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        default = getattr(PROFILES[args.profile], key, None)
+        if not isinstance(default, int | float) or key == "name":
+            parser.error(f"--set {item}: not a size of the profile")
+        try:
+            overrides[key] = type(default)(value)
+        except ValueError:
+            parser.error(f"--set {item}: not a number")
     only = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in only if k not in WORKLOADS]
     if unknown:
@@ -160,7 +189,16 @@ def cli() -> None:
         )
     logging.basicConfig(level=logging.WARNING)
     sys.exit(
-        asyncio.run(main(PROFILES[args.profile], only, args.out, args.keep_logs, args.pyinstrument))
+        asyncio.run(
+            main(
+                PROFILES[args.profile],
+                only,
+                args.out,
+                args.keep_logs,
+                args.pyinstrument,
+                overrides,
+            )
+        )
     )
 
 

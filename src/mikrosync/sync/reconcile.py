@@ -4,11 +4,13 @@ Who calls it: the worker's `reconcileRouter` job (`reconcile_job`: on a schedule
 `POST /api/v1/routers/{id}/reconcile` and `mikrosync reconcile`. Steps:
 
 1. Snapshot the database: the router's subscribers and their plans (`plan_subscriber` on
-   `load_desired`: the converge's own definition of what should be there), the tenant's
-   packages and policy. The snapshot is taken BEFORE the router is read, so a change that
-   lands in between looks like drift, is then found to be in flight (its version moved) and is
-   skipped: it is never "repaired" backwards.
-2. Read the router (`observed.py`): one streamed print per menu.
+   the desired state `load_desired` defines: the converge's own definition of what should be
+   there), the tenant's packages and policy. The snapshot's queries run BEFORE the router is
+   read, so a change that lands in between looks like drift, is then found to be in flight
+   (its version moved) and is skipped: it is never "repaired" backwards.
+2. Read the router (`observed.py`): one streamed print per menu. The read starts as soon as
+   the snapshot's rows are in memory and overlaps with turning them into plans (password
+   decryption, `plan_subscriber`), which yields to it every few hundred rows.
 3. Classify (`drift.py`).
 4. Unless it is a dry run, repair per the tenant's policy (`repair.py`): orphans removed and
    package profiles ensured directly; missing and different subscribers recorded as intent,
@@ -22,9 +24,10 @@ router offline; nothing escapes but `NotFound` for an unknown router.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -43,7 +46,7 @@ from mikrosync.subscribers.intent import needs_sync
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync import routers as router_state
 from mikrosync.sync.deps import SyncDeps
-from mikrosync.sync.desired import load_desired
+from mikrosync.sync.desired import desired_from_rows, target_package_id
 from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
 from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.observed import PROGRESS_EVERY, Progress, read_router
@@ -100,9 +103,17 @@ async def reconcile_router(
     router = await _load_router(deps, router_id)
     run_id = await _start_run(deps, router, dry_run)
     try:
-        snapshot = await _snapshot(deps, router, progress)
+        rows = await _snapshot_rows(deps, router)
+        reading = asyncio.create_task(read_router(deps.client(router), router.tenant_id, progress))
         try:
-            observed = await read_router(deps.client(router), router.tenant_id, progress)
+            snapshot = await _snapshot(rows, deps.vault, progress)
+        except BaseException:
+            reading.cancel()
+            with suppress(BaseException):
+                await reading
+            raise
+        try:
+            observed = await reading
         except RouterOSError as exc:
             error = f"cannot read router {router.name}: {exc.message}"
             await _record_failure(deps, run_id, router, exc, error)
@@ -149,26 +160,57 @@ async def _load_router(deps: SyncDeps, router_id: int) -> Router:
     return router
 
 
-async def _snapshot(deps: SyncDeps, router: Router, progress: Progress | None) -> _Snapshot:
-    """Everything the database wants of this router, in one session."""
-    report = progress or (lambda _label, _count: None)
+@dataclass(frozen=True)
+class _SnapshotRows:
+    """The database's side as read, in one session: three queries, nothing per row."""
+
+    tenant: Tenant
+    packages: dict[int, Package]
+    subscribers: Sequence[Subscriber]
+
+
+async def _snapshot_rows(deps: SyncDeps, router: Router) -> _SnapshotRows:
+    """The tenant, all its packages and the router's subscribers (detached, fully loaded)."""
     async with deps.sessionmaker() as session:
         tenant = await session.get(Tenant, router.tenant_id)
         assert tenant is not None
-        # Held here so that `load_desired`'s lookups hit the session's identity map, which
-        # keeps only weak references: without this, one query per subscriber.
         held = select(Package).where(Package.tenant_id == tenant.id)
-        packages = (await session.scalars(held)).all()
+        packages = {package.id: package for package in (await session.scalars(held)).all()}
         query = select(Subscriber).where(Subscriber.router_id == router.id).order_by(Subscriber.id)
-        expected: list[Expected] = []
-        for row in (await session.scalars(query)).all():
-            desired = await load_desired(session, row, deps.vault)
-            expected.append(Expected(desired, plan_subscriber(desired), in_flight=needs_sync(row)))
-            if len(expected) % PROGRESS_EVERY == 0:
-                report("database", len(expected))
-        report("database", len(expected))
-    package_ids = {package.id for package in packages}
-    return _Snapshot(effective_policy(tenant.reconcile_policy), expected, package_ids)
+        subscribers = (await session.scalars(query)).all()
+        # A subscriber on another tenant's package cannot be made through the API; should one
+        # exist, its package is read here rather than failing the run.
+        for row in subscribers:
+            package_id = target_package_id(row)
+            if package_id not in packages:
+                package = await session.get(Package, package_id)
+                assert package is not None
+                packages[package_id] = package
+    return _SnapshotRows(tenant, packages, subscribers)
+
+
+# Rows turned into plans between two yields to the router read running beside the snapshot.
+YIELD_EVERY = 250
+
+
+async def _snapshot(rows: _SnapshotRows, vault: Vault, progress: Progress | None) -> _Snapshot:
+    """Everything the database wants of this router: one plan per subscriber row, built as
+    `load_desired` builds it (`desired_from_rows`) from the rows already read."""
+    report = progress or (lambda _label, _count: None)
+    suspension_profile = rows.tenant.suspension_profile
+    expected: list[Expected] = []
+    for row in rows.subscribers:
+        package = rows.packages[target_package_id(row)]
+        desired = desired_from_rows(row, package, suspension_profile, vault)
+        expected.append(Expected(desired, plan_subscriber(desired), in_flight=needs_sync(row)))
+        count = len(expected)
+        if count % PROGRESS_EVERY == 0:
+            report("database", count)
+        if count % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+    report("database", len(expected))
+    package_ids = set(rows.packages)
+    return _Snapshot(effective_policy(rows.tenant.reconcile_policy), expected, package_ids)
 
 
 # -- the stored run ----------------------------------------------------------------------------
