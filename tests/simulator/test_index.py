@@ -4,6 +4,7 @@ own evaluation is the reference)."""
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -158,3 +159,32 @@ def test_lookup_cost_does_not_grow_with_the_menu() -> None:
         run(store, "/ppp/secret/add", {"name": f"new{i}"})
     # a scan of 20,000 rows per command took about 0.2 s each, so 2,000 commands minutes
     assert time.perf_counter() - started < 10
+
+
+def test_random_changes_keep_the_index_and_the_scan_in_agreement() -> None:
+    rng = random.Random(9)
+    store = Store("7.18.2", "MikroTik")
+    pool = ["a", "b", "c", "7", "07", "yes", "x=y", "Yes"]
+    path = "/queue/simple"
+    for _ in range(1500):
+        op = rng.choice(("add", "add", "set", "remove", "move", "unset", "print"))
+        name = rng.choice(pool)
+        names = [row["name"] for row in store.table(path).items.values()]
+        if op == "add":
+            run(store, f"{path}/add", {"name": name, "target": "10.0.0.1"})
+        elif op in ("set", "remove", "move", "unset") and names:
+            target = rng.choice(names)
+            if op == "set":
+                run(store, f"{path}/set", {"numbers": target, "name": name})
+            elif op == "remove":
+                run(store, f"{path}/remove", {"numbers": target})
+            elif op == "move":
+                run(store, f"{path}/move", {"numbers": target, "destination": rng.choice(names)})
+            else:
+                run(store, f"{path}/unset", {"numbers": target, "value-name": "comment"})
+        for form in ("=name={}", "name={}"):
+            query = form.format(name)
+            assert run(store, f"{path}/print", {}, query) == scanned(store, path, query)
+        assert store.table(path).find_by_name(name) == next(
+            (i for i, row in store.table(path).items.items() if row.get("name") == name), None
+        )
