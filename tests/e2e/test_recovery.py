@@ -13,7 +13,12 @@ import redis.asyncio
 
 from mikrosync.jobs.embedded import embedded_redis
 from mikrosync.settings import Settings
-from tests.e2e.conftest import Site, WorkerProcess, eventually
+from mikrosync.sync.converge import lease_s
+from tests.e2e.conftest import WORKER_ENV, Site, WorkerProcess, eventually
+
+WORKER_SETTINGS = Settings.model_validate(
+    {name.removeprefix("MIKROSYNC_").lower(): value for name, value in WORKER_ENV.items()}
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,9 @@ async def test_killed_worker_job_runs_again(
     worker.kill()
     workers()
     site.sim.set_service_time(0)
-    await site.synced(created["id"], timeout=40)
+    # The killed run's lease on the row is never released: the next run takes the subscriber
+    # over once it has expired (docs/jobs.md, "The converge lease").
+    await site.synced(created["id"], timeout=lease_s(WORKER_SETTINGS) + 20)
     assert len(site.rows("/ppp/secret", name="survivor")) == 1
 
 

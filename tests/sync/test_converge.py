@@ -142,14 +142,28 @@ async def test_static_queue_and_block_list(world: World) -> None:
 
 
 async def test_ghost_success_heals_on_retry(world: World) -> None:
-    created = await world.subscriber(username="ghost")
-    world.sim.ghost_next(path="/ppp/secret/add")
+    created = await world.subscriber(username="ghost", password="pw-1")
+    await world.converge(created["id"])
+    await world.call("PATCH", f"/subscribers/{created['id']}", json={"password": "pw-2"})
+    world.sim.ghost_next(path="/ppp/secret/set")
     with pytest.raises(TemporaryError):
-        await world.converge(created["id"], number=1, is_last=False)
-    assert len(world.rows("/ppp/secret", name="ghost")) == 1
+        await world.converge(created["id"], "updateUser", number=1, is_last=False)
+    assert world.rows("/ppp/secret", name="ghost")[0]["password"] == "pw-2"
     assert (await world.get(created["id"]))["sync_status"] == "pending"
-    assert await world.converge(created["id"], number=2, is_last=False) == Outcome.SUCCEEDED
-    assert len(world.rows("/ppp/secret", name="ghost")) == 1
+    world.sim.reset_command_log()
+    outcome = await world.converge(created["id"], "updateUser", number=2, is_last=False)
+    assert outcome == Outcome.SUCCEEDED
+    assert "/ppp/secret/set" not in world.sim.command_log
+    assert (await world.get(created["id"]))["sync_status"] == "synced"
+
+
+async def test_ghost_success_of_a_creation_is_adopted(world: World) -> None:
+    """A creation adds first. Its add applied with the reply lost is sent again (the pool's
+    one retry on a fresh session), meets "already exists", and adopts the secret it made."""
+    created = await world.subscriber(username="ghost-add")
+    world.sim.ghost_next(path="/ppp/secret/add")
+    assert await world.converge(created["id"], number=1, is_last=False) == Outcome.SUCCEEDED
+    assert len(world.rows("/ppp/secret", name="ghost-add")) == 1
     assert (await world.get(created["id"]))["sync_status"] == "synced"
 
 
@@ -200,10 +214,10 @@ async def test_foreign_object_with_same_name_is_not_touched(world: World) -> Non
 
 async def test_router_timeout_retries_then_parks_pending_on_the_last_attempt(world: World) -> None:
     created = await world.subscriber(username="slow")
-    world.sim.stall_next(path="/ppp/secret/print")
+    world.sim.stall_next(path="/ppp/profile/print")
     with pytest.raises(TemporaryError):
         await world.converge(created["id"], number=1, is_last=False)
-    world.sim.stall_next(path="/ppp/secret/print")
+    world.sim.stall_next(path="/ppp/profile/print")
     assert await world.converge(created["id"], number=8, is_last=True) == Outcome.WAITING
     row = await world.get(created["id"])
     assert row["sync_status"] == "pending"

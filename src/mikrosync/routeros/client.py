@@ -7,13 +7,20 @@ Every write-capable operation returns a ``WriteResult`` naming the write command
 so a caller can tell a no-op (``commands == ()``) from a change, and the client keeps a
 cumulative ``write_log`` for the "second run writes nothing" tests.
 
-Writes are safe to retry: ``ensure`` finds before it adds, and adopts the object if an
-earlier add was applied but its reply lost ("ghost success"); removing an object that is
-already gone is a no-op.
+Writes are safe to retry: ``ensure`` finds before it adds (or, with ``add_first``, adds and
+falls back to finding), and adopts the object if an earlier add was applied but its reply lost
+("ghost success"); removing an object that is already gone is a no-op.
+
+``ensure_known`` skips even the find for an object this process made or saw exactly so on the
+same router within ``KNOWN_FOR_S`` (per pool, so per router and process): what the converge
+does with a package's profile, which every subscriber job of that package would otherwise
+print. Any ``ensure`` of the object refreshes that memory, any failure drops it, ``forget``
+drops it on request.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +33,7 @@ from mikrosync.routeros.resources import (
     ActiveKind,
     ActiveSession,
     R,
+    Record,
     SystemResource,
     active_from_row,
     api_name,
@@ -37,6 +45,8 @@ from mikrosync.routeros.session import Session
 from mikrosync.routeros.tags import OwnerTag, prefix_query, tag_prefix
 
 Action = Literal["created", "updated", "unchanged", "removed", "absent"]
+KNOWN_FOR_S = 300.0
+"""How long ``ensure_known`` trusts its memory of an object before it looks again."""
 Target = str | OwnerTag
 """An object's key (name, or address for address lists) or the owner tag of its objects."""
 
@@ -57,6 +67,10 @@ class WriteResult:
 
 def _words(fields: dict[str, object]) -> list[str]:
     return [f"={api_name(name)}={api_value(value)}" for name, value in fields.items()]
+
+
+def _fingerprint(record: Record) -> tuple[tuple[str, object], ...]:
+    return tuple(record.write_fields().items())
 
 
 def _check_owner(existing: R, desired_owner: OwnerTag | None, take_over: bool) -> None:
@@ -123,13 +137,56 @@ class RouterClient:
 
     # -- writing managed objects -----------------------------------------------------------
 
-    async def ensure(self, desired: R, *, take_over: bool = False) -> WriteResult:
+    async def ensure(
+        self, desired: R, *, take_over: bool = False, add_first: bool = False
+    ) -> WriteResult:
         """Create ``desired``, or update only the fields that differ. ``None`` = not managed.
 
         An existing object with the same key that is not tagged with the desired owner is
-        refused (``ForeignObject``) unless ``take_over``.
+        refused (``ForeignObject``) unless ``take_over``. ``add_first`` is for an object that is
+        most likely absent (a new subscriber's login): one ``add``, and only on "already
+        exists" the find and the update path (ownership checked as always).
         """
-        return await self.pool.run(lambda s: self._ensure(s, desired, take_over))
+        key = (desired.PATH, desired.key)
+        try:
+            result = await self.pool.run(lambda s: self._ensure(s, desired, take_over, add_first))
+        except BaseException:
+            self.pool.known.pop(key, None)
+            raise
+        if key in self.pool.known:
+            self._remember(desired)
+        return result
+
+    async def ensure_known(self, desired: R) -> WriteResult:
+        """``ensure``, skipped (no command) if this process made or saw exactly this object on
+        this router within ``KNOWN_FOR_S``; remembered when it succeeds."""
+        remembered = self.pool.known.get((desired.PATH, desired.key))
+        if remembered is not None:
+            fields, until = remembered
+            if fields == _fingerprint(desired) and until > time.monotonic():
+                return WriteResult("unchanged")
+        result = await self.ensure(desired)
+        self._remember(desired)
+        return result
+
+    def knows(self, desired: Record) -> bool:
+        """Would ``ensure_known(desired)`` skip the router?"""
+        remembered = self.pool.known.get((desired.PATH, desired.key))
+        return (
+            remembered is not None
+            and remembered[0] == _fingerprint(desired)
+            and remembered[1] > time.monotonic()
+        )
+
+    def forget(self, desired: Record) -> None:
+        """Drop the memory of an object, so the next ``ensure_known`` looks at the router."""
+        self.pool.known.pop((desired.PATH, desired.key), None)
+
+    def _remember(self, desired: Record) -> None:
+        self.pool.known[(desired.PATH, desired.key)] = (
+            _fingerprint(desired),
+            time.monotonic() + KNOWN_FOR_S,
+        )
 
     async def disable(self, kind: type[R], target: Target, *, force: bool = False) -> WriteResult:
         return await self._set_disabled(kind, target, True, force)
@@ -188,9 +245,11 @@ class RouterClient:
             _check_owner(record, None, force)
         return found
 
-    async def _ensure(self, session: Session, desired: R, take_over: bool) -> WriteResult:
+    async def _ensure(
+        self, session: Session, desired: R, take_over: bool, add_first: bool
+    ) -> WriteResult:
         kind = type(desired)
-        found = await self._select(session, kind, kind.key_words(desired.key))
+        found = [] if add_first else await self._select(session, kind, kind.key_words(desired.key))
         if not found:
             fields = desired.write_fields()
             try:

@@ -45,6 +45,9 @@ class RouterPool:
         self._closed = False
         self.opened = 0
         """Sessions opened so far (tests and metrics: reuse means this stays low)."""
+        self.known: dict[tuple[str, str], tuple[tuple[tuple[str, object], ...], float]] = {}
+        """Objects this process made or saw exactly so on this router, by (menu, key): their
+        written fields and until when (monotonic) to trust that (``RouterClient.ensure_known``)."""
 
     @property
     def idle_count(self) -> int:

@@ -67,8 +67,9 @@ T = TypeVar("T")
 # (the same three), a removal (print and remove per kind, the foreign-login print), the kick
 # (print, remove) and the check that no session is left. Each gets `router_command_timeout_s`.
 CONVERGE_MAX_COMMANDS = 12
-# Beyond the router budget: the claim and the final write, and clock skew between workers.
-LEASE_MARGIN_S = 30.0
+# Beyond the router budget, which is counted from the moment the lease is stamped: a command
+# still in flight at the cut-off, and clock skew between workers.
+LEASE_MARGIN_S = 10.0
 # A run that finds the lease held polls again after this, doubling per attempt: the holder is
 # usually a converge that ends within a second (one started before Redis lost its jobs).
 HELD_RETRY_BASE_S = 0.5
@@ -89,7 +90,7 @@ def converge_budget_s(settings: Settings) -> float:
 def lease_s(settings: Settings) -> float:
     """How long a claim holds the subscriber: the router budget plus a margin.
 
-    Defaults: 2 x 5 s + 12 x 15 s = 190 s of router budget, 220 s of lease. It is also how long
+    Defaults: 2 x 5 s + 12 x 15 s = 190 s of router budget, 200 s of lease. It is also how long
     the subscriber of a SIGKILLed worker waits before another run takes it over.
     """
     return converge_budget_s(settings) + LEASE_MARGIN_S
@@ -122,6 +123,11 @@ class _Claim:
     token: str
     # The commit time of the intent being applied, if the row carries it.
     requested_at: datetime | None
+    # Nothing of the subscriber was confirmed on the router yet (`synced_version == 0`).
+    fresh: bool
+    # When the router conversation must have ended (event-loop clock): the lease was stamped
+    # `converge_budget_s + LEASE_MARGIN_S` from the moment this was taken.
+    deadline: float
 
 
 @dataclass(frozen=True)
@@ -143,11 +149,12 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
         await _park(deps, claim, attempt, started, f"router {router.name} is offline")
         return Outcome.WAITING
     try:
-        budget = converge_budget_s(deps.settings)
         try:
-            async with asyncio.timeout(budget):
-                report = await apply_plan(deps.client(router), plan_subscriber(desired))
+            async with asyncio.timeout_at(claim.deadline):
+                plan = plan_subscriber(desired, fresh=claim.fresh)
+                report = await apply_plan(deps.client(router), plan)
         except TimeoutError as exc:
+            budget = converge_budget_s(deps.settings)
             raise RouterTimeout(
                 f"converge cut off after {budget:.0f} s (its share of the lease)"
             ) from exc
@@ -216,6 +223,7 @@ async def _claim_in(
     session: AsyncSession, deps: SyncDeps, subscriber_id: int, token: str
 ) -> _Claim | _Held | None:
     taken_at = now()
+    deadline = asyncio.get_running_loop().time() + converge_budget_s(deps.settings)
     has_work = (
         Subscriber.id == subscriber_id,
         # Error rows wait for a new change or Retry to make them pending again.
@@ -257,7 +265,8 @@ async def _claim_in(
     subscriber, package, suspension_profile, router = row
     add_log_context(router_id=router.id, tenant_id=subscriber.tenant_id)
     desired = desired_from_rows(subscriber, package, suspension_profile, deps.vault)
-    return _Claim(desired, router, token, subscriber.requested_at)
+    fresh = subscriber.synced_version == 0
+    return _Claim(desired, router, token, subscriber.requested_at, fresh, deadline)
 
 
 def _event(

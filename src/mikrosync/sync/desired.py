@@ -33,9 +33,6 @@ class DesiredSubscriber:
     # Set when this version changes the package: the session is kicked so the rate applies.
     package_change: bool
     suspension_profile: str | None
-    # Nothing of this subscriber has been confirmed on the router yet (`synced_version == 0`):
-    # its login is most likely absent, so apply adds first and adopts on "already exists".
-    created: bool = False
 
 
 async def load_desired(
@@ -77,5 +74,4 @@ def desired_from_rows(
         rate_limit=package.rate_limit,
         package_change=subscriber.pending_package_id is not None,
         suspension_profile=suspension_profile,
-        created=subscriber.synced_version == 0,
     )

@@ -44,6 +44,10 @@ class RouterPlan:
     exclusive: tuple[type[Record], ...] = ()
     kick: ActiveKind | None = None
     verify_offline: bool = False
+    # The plan stops the login from starting sessions (disabled, or removed) before the kick.
+    login_blocked: bool = False
+    # Nothing of the subscriber was confirmed on the router yet: add its objects first.
+    fresh: bool = False
     # The login whose sessions `kick` ends when the plan ensures no login (removal).
     session_user: str | None = None
 
@@ -61,7 +65,9 @@ def first_rate_pair(rate_limit: str) -> str:
     return rate_limit.split()[0]
 
 
-def plan_subscriber(desired: DesiredSubscriber) -> RouterPlan:
+def plan_subscriber(desired: DesiredSubscriber, *, fresh: bool = False) -> RouterPlan:
+    """`fresh`: nothing of the subscriber was confirmed on the router yet (`synced_version`
+    is 0), so its objects are most likely absent and are added first."""
     tag = subscriber_tag(desired)
     kinds = KINDS_BY_SERVICE[desired.service]
     session_kind = SESSION_KIND.get(desired.service)
@@ -71,15 +77,16 @@ def plan_subscriber(desired: DesiredSubscriber) -> RouterPlan:
             remove=kinds,
             kick=session_kind,
             verify_offline=True,
+            login_blocked=True,
             session_user=desired.username,
         )
     if desired.service == Service.STATIC:
-        return _plan_static(desired, tag)
-    return _plan_login(desired, tag, session_kind)
+        return _plan_static(desired, tag, fresh)
+    return _plan_login(desired, tag, session_kind, fresh)
 
 
 def _plan_login(
-    desired: DesiredSubscriber, tag: OwnerTag, session_kind: ActiveKind | None
+    desired: DesiredSubscriber, tag: OwnerTag, session_kind: ActiveKind | None, fresh: bool
 ) -> RouterPlan:
     comment = tag.render()
     profile_tag = package_tag(desired.tenant_id, desired.package_id).render()
@@ -120,10 +127,12 @@ def _plan_login(
         ensure=(login,),
         kick=session_kind if desired.is_suspended or desired.package_change else None,
         verify_offline=desired.is_suspended,
+        login_blocked=disabled,
+        fresh=fresh,
     )
 
 
-def _plan_static(desired: DesiredSubscriber, tag: OwnerTag) -> RouterPlan:
+def _plan_static(desired: DesiredSubscriber, tag: OwnerTag, fresh: bool) -> RouterPlan:
     assert desired.static_ip is not None
     comment = tag.render()
     queue = SimpleQueue(
@@ -134,5 +143,7 @@ def _plan_static(desired: DesiredSubscriber, tag: OwnerTag) -> RouterPlan:
     )
     if desired.is_suspended:
         block = AddressListEntry(address=desired.static_ip, comment=comment)
-        return RouterPlan(tag=tag, ensure=(queue, block), exclusive=(AddressListEntry,))
-    return RouterPlan(tag=tag, ensure=(queue,), remove=(AddressListEntry,))
+        return RouterPlan(
+            tag=tag, ensure=(queue, block), exclusive=(AddressListEntry,), fresh=fresh
+        )
+    return RouterPlan(tag=tag, ensure=(queue,), remove=(AddressListEntry,), fresh=fresh)
