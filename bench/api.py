@@ -19,7 +19,12 @@ class Api:
         self.http = httpx.AsyncClient(
             base_url=f"{base_url}/api/v1",
             timeout=600.0,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+            # An idle connection is dropped before uvicorn's 5 s keep-alive timeout could close
+            # it under a request being sent on it (the full run's 10,000 creations hit that
+            # race: httpx.ReadError after 1,873 of them).
+            limits=httpx.Limits(
+                max_connections=256, max_keepalive_connections=256, keepalive_expiry=2.0
+            ),
         )
         self.root = base_url
         self.headers: dict[str, str] = {}
