@@ -1,7 +1,8 @@
 """What every request shares, whatever carries it (path, query, JSON body, form):
 
 - `Id`: an object id, bounded to the range of the database's INTEGER columns (1 to 2**31 - 1,
-  PostgreSQL's), so an id past it is a 422 naming the parameter, never a driver error.
+  PostgreSQL's), so an id past it is a 422 naming the parameter, never a driver error;
+  `Page`, a page number, bounded likewise.
 - `RequestModel`: the base of every request body and query model. It refuses a NUL character
   in any text value, nested ones included (PostgreSQL cannot store it; RouterOS words are not
   meant to carry it): a 422 naming the field.
@@ -23,6 +24,10 @@ MAX_ID = 2**31 - 1
 
 Id = Annotated[int, annotated_types.Interval(ge=1, le=MAX_ID)]
 """An object id as a request may name it (path, query or body)."""
+
+Page = Annotated[int, annotated_types.Interval(ge=1, le=MAX_ID)]
+"""A page number: bounded so that (page - 1) * per_page, the OFFSET, stays far inside the
+databases' 64-bit range (an unbounded page reached the driver: a 500, found by the fuzzer)."""
 
 NUL_MESSAGE = "must not contain a NUL character (\\x00)"
 

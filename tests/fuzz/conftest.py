@@ -67,6 +67,12 @@ class FuzzStats:
     """Cases that hit a known bug (test_fuzz.OPEN_BUGS), by bug number."""
     samples: dict[tuple[str, int], str] = field(default_factory=dict)
     """One request (as curl) per operation and undocumented status, to look at."""
+    crashes: Counter[str] = field(default_factory=Counter)
+    """Cases where the app raised (a 500 behind a real server), by operation."""
+
+    def crashed(self, role: str, case: Any) -> None:
+        self.cases[role] += 1
+        self.crashes[case.operation.label] += 1
 
     def record(self, role: str, case: Any, status: int, documented: bool) -> None:
         operation = case.operation.label
@@ -80,6 +86,8 @@ class FuzzStats:
         lines = [f"fuzz cases: {sum(self.cases.values())} ({dict(self.cases)})"]
         errors = {k: n for k, n in self.statuses.items() if k[1] >= 500}
         lines.append(f"responses >= 500: {sum(errors.values())} {errors or ''}")
+        crashes = dict(self.crashes)
+        lines.append(f"exceptions out of the app (500s): {sum(crashes.values())} {crashes or ''}")
         if self.known:
             lines.append(f"cases that hit a known bug (not failed): {dict(self.known)}")
         if self.undocumented:

@@ -112,6 +112,7 @@ def test_operation(
             try:
                 response = case.call(headers=headers)
             except Exception as exc:  # the app raised: a 500 behind a real server
+                fuzz_stats.crashed(role, case)
                 bug = known_bug(operation.label, exc=exc)
                 if bug is None:
                     raise

@@ -331,3 +331,26 @@ async def test_a_patch_never_stores_both_trust_modes(
     assert _field_of(pin_again) == "tls_fingerprint"
     stored = (await client.get(url, headers=owner.headers)).json()
     assert stored["tls_fingerprint"] is None and stored["tls_insecure"] is True
+
+
+@pytest.mark.parametrize("page", [2**31, 184467440737095518])
+async def test_a_page_past_any_offset_is_refused_as_invalid(
+    client: httpx.AsyncClient, owner: Staff, page: int
+) -> None:
+    """Found by the full fuzz profile: `?page=184467440737095518` made an OFFSET past the
+    64-bit range, which the driver refused (a 500 on both databases). Page numbers are now
+    bounded like ids (`Page`): a 422 naming `page`."""
+    created = await make_subscriber(client, owner)
+    for path in ("/subscribers", f"/routers/{created['router_id']}/reconcile-runs"):
+        try:
+            response = await client.get(
+                f"{API}{path}", params={"page": page}, headers=owner.headers
+            )
+        except Exception as exc:  # what a server answers with a 500
+            pytest.fail(f"{path}: {type(exc).__name__}: {exc}")
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"][0]["loc"][-1] == "page"
+    last = await client.get(
+        f"{API}/subscribers", params={"page": 2**31 - 1, "per_page": 500}, headers=owner.headers
+    )
+    assert last.status_code == 200 and last.json()["items"] == []

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from mikrosync.packages.models import Service
-from mikrosync.request_schema import Id, RequestModel
+from mikrosync.request_schema import Id, Page, RequestModel
 from mikrosync.subscribers.models import SyncStatus
 from mikrosync.validators import (
     email_address,
@@ -100,7 +100,7 @@ class SubscriberFilters(RequestModel):
     is_suspended: bool | None = None
     expired: bool | None = None
     q: str | None = Field(default=None, max_length=100)
-    page: int = Field(default=1, ge=1)
+    page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id
+from mikrosync.request_schema import Id, Page
 from mikrosync.routers.reconcile_schemas import (
     ReconcileRunPage,
     ReconcileRunRead,
@@ -58,7 +58,7 @@ async def list_reconcile_runs(
     router_id: Id,
     session: SessionDep,
     principal: Reader,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[Page, Query()] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReconcileRunPage:
     """The router's reconciliation runs, newest first (summaries; items via the run)."""
