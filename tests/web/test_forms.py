@@ -187,3 +187,20 @@ async def test_router_form_never_shows_the_password(web: WebTenant) -> None:
     assert saved.status_code == 303
     page = await web.owner.get(detail)
     assert "192.0.2.8:8729 (TLS)" in page.text
+
+
+async def test_router_edit_refuses_two_trust_modes(web: WebTenant) -> None:
+    """A pinned fingerprint plus "accept any certificate" would stop every connection; the
+    console refuses the pair, like the API."""
+    name = unique("pinned")
+    fields = {"name": name, "host": "192.0.2.9", "port": "8729", "username": "api"}
+    created = await web.owner.post(
+        "/routers/new", fields | {"password": "s3c", "use_tls": "on", "tls_fingerprint": "ab" * 32}
+    )
+    assert created.status_code == 303
+    detail = created.headers["location"]
+    refused = await web.owner.post(
+        f"{detail}/edit",
+        fields | {"use_tls": "on", "tls_fingerprint": "ab" * 32, "tls_insecure": "on"},
+    )
+    assert refused.status_code == 422 and "not both" in html.unescape(refused.text)

@@ -242,3 +242,25 @@ async def test_another_tenants_ids_answer_404(web: WebTenant) -> None:
     listing = await stranger.get(f"/subscribers?q={created['username']}")
     assert "No subscriber matches." in listing.text
     assert (await _row(web, created["id"]))["sync_status"] == "pending"
+
+
+async def test_ids_past_the_database_range_are_refused_not_a_server_error(
+    web: WebTenant,
+) -> None:
+    """Ids past PostgreSQL's INTEGER range never reach the driver (as in the API)."""
+    huge = 2**31
+    answers = {
+        url: (await web.owner.get(url)).status_code
+        for url in (
+            f"/subscribers/{huge}",
+            f"/subscribers/{huge}/edit",
+            f"/routers/{huge}",
+            f"/routers/{2**63}",
+            f"/routers/1/runs/{huge}",
+            f"/packages/{huge}/edit",
+        )
+    }
+    answers["POST /subscribers/retry"] = (
+        await web.operator.post("/subscribers/retry", data={"router_id": str(huge)})
+    ).status_code
+    assert set(answers.values()) <= {404, 422}, answers

@@ -64,7 +64,7 @@ class RouterUpdate(_RouterFields):
 
     @model_validator(mode="after")
     def _one_trust_mode(self) -> RouterUpdate:
-        """Both in one PATCH; with the stored one, `api/routes/routers.py` checks."""
+        """Both in one PATCH; with the stored one, `service.update_router` checks."""
         if both_trust_modes(self.tls_fingerprint, self.tls_insecure):
             raise ValueError(ONE_TRUST_MODE)
         return self

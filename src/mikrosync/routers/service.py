@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.errors import Conflict, NotFound
+from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.routers.models import Router
-from mikrosync.routers.schemas import RouterCreate, RouterUpdate
+from mikrosync.routers.schemas import ONE_TRUST_MODE, RouterCreate, RouterUpdate, both_trust_modes
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
 
@@ -66,6 +66,7 @@ async def update_router(
 ) -> Router:
     router = await get_router(session, tenant_id=tenant_id, router_id=router_id)
     changes = data.model_dump(exclude_unset=True, exclude={"password"})
+    _check_one_trust_mode(router, data)
     if "name" in changes:
         await _check_name_free(
             session, tenant_id=tenant_id, name=changes["name"], except_id=router.id
@@ -77,6 +78,18 @@ async def update_router(
         router.password_encrypted = vault.encrypt(data.password)
     await session.commit()
     return router
+
+
+def _check_one_trust_mode(router: Router, data: RouterUpdate) -> None:
+    """Both a pinned fingerprint and "accept any certificate" would stop every connection to
+    the router; judge what the row will hold (a None fingerprint clears it, a None
+    tls_insecure leaves it)."""
+    given = data.model_fields_set
+    fingerprint = data.tls_fingerprint if "tls_fingerprint" in given else router.tls_fingerprint
+    insecure = router.tls_insecure if data.tls_insecure is None else data.tls_insecure
+    if both_trust_modes(fingerprint, insecure):
+        field = "tls_insecure" if "tls_insecure" in given else "tls_fingerprint"
+        raise InvalidInput(field, ONE_TRUST_MODE)
 
 
 async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> None:

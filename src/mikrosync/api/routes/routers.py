@@ -6,15 +6,12 @@ from fastapi import APIRouter, Response, status
 
 from mikrosync.api.deps import Admin, Reader, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.errors import InvalidInput
 from mikrosync.request_schema import Id
 from mikrosync.routers import service
 from mikrosync.routers.schemas import (
-    ONE_TRUST_MODE,
     RouterCreate,
     RouterRead,
     RouterUpdate,
-    both_trust_modes,
 )
 
 router = APIRouter(prefix="/routers", tags=["routers"], responses=OBJECTS)
@@ -50,16 +47,6 @@ async def update_router(
     router_id: Id, data: RouterUpdate, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> RouterRead:
     """Change a router's connection settings."""
-    current = await service.get_router(session, tenant_id=principal.scope, router_id=router_id)
-    given = data.model_fields_set
-    # What the row will hold (as update_router applies it): a None fingerprint clears it, a
-    # None tls_insecure leaves it. Both set would stop every connection to the router (500).
-    fingerprint = data.tls_fingerprint if "tls_fingerprint" in given else current.tls_fingerprint
-    insecure = current.tls_insecure if data.tls_insecure is None else data.tls_insecure
-    if both_trust_modes(fingerprint, insecure):
-        raise InvalidInput(
-            "tls_insecure" if "tls_insecure" in given else "tls_fingerprint", ONE_TRUST_MODE
-        )
     updated = await service.update_router(
         session, tenant_id=principal.scope, router_id=router_id, data=data, vault=vault
     )

@@ -11,6 +11,7 @@ from mikrosync.errors import Conflict
 from mikrosync.packages import service
 from mikrosync.packages.models import Package
 from mikrosync.packages.schemas import PackageCreate, PackageUpdate
+from mikrosync.request_schema import Id
 from mikrosync.web.deps import Admin, DbDep, Reader, RuntimeDep
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.responses import redirect, render
@@ -64,7 +65,7 @@ async def create_package(request: Request, db: DbDep, runtime: RuntimeDep, user:
 
 
 @router.get("/{package_id}/edit")
-async def edit_package_form(request: Request, package_id: int, db: DbDep, user: Admin) -> Response:
+async def edit_package_form(request: Request, package_id: Id, db: DbDep, user: Admin) -> Response:
     found = await service.get_package(db, tenant_id=user.scope, package_id=package_id)
     values = {name: str(getattr(found, name)) for name in ("name", "service", "rate_limit")}
     values |= {"price": str(found.price), "profile_name": found.profile_name}
@@ -74,7 +75,7 @@ async def edit_package_form(request: Request, package_id: int, db: DbDep, user: 
 
 @router.post("/{package_id}/edit")
 async def edit_package(
-    request: Request, package_id: int, db: DbDep, runtime: RuntimeDep, user: Admin
+    request: Request, package_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
     found = await service.get_package(db, tenant_id=user.scope, package_id=package_id)
     form = await Form.read(request)
@@ -95,7 +96,7 @@ async def edit_package(
 
 
 @router.post("/{package_id}/delete")
-async def delete_package(request: Request, package_id: int, db: DbDep, user: Admin) -> Response:
+async def delete_package(request: Request, package_id: Id, db: DbDep, user: Admin) -> Response:
     try:
         await service.delete_package(db, tenant_id=user.scope, package_id=package_id)
     except Conflict as exc:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from mikrosync.errors import Conflict
+from mikrosync.request_schema import Id
 from mikrosync.routers import service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
@@ -81,7 +82,7 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
 
 
 @router.get("/{router_id}")
-async def router_detail(request: Request, router_id: int, db: DbDep, user: Reader) -> Response:
+async def router_detail(request: Request, router_id: Id, db: DbDep, user: Reader) -> Response:
     found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
     counts = await stats.router_subscriber_counts(db, tenant_id=user.scope)
     context = {
@@ -104,14 +105,14 @@ def _edit_values(found: Router) -> dict[str, str]:
 
 
 @router.get("/{router_id}/edit")
-async def edit_router_form(request: Request, router_id: int, db: DbDep, user: Admin) -> Response:
+async def edit_router_form(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
     found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
     return _render_form(request, Form(values=_edit_values(found)), found)
 
 
 @router.post("/{router_id}/edit")
 async def edit_router(
-    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Admin
+    request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
     found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
     form = await Form.read(request)
@@ -139,7 +140,7 @@ async def _detached(db: DbDep, user: WebUser, router_id: int) -> Router:
 
 @router.post("/{router_id}/test")
 async def test_router(
-    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+    request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
     found = await _detached(db, user, router_id)
     result, pushed = await probe_router(runtime, found)
@@ -156,7 +157,7 @@ async def test_router(
 
 @router.post("/{router_id}/reconcile")
 async def reconcile_router(
-    request: Request, router_id: int, db: DbDep, runtime: RuntimeDep, user: Admin
+    request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
     """Compare the router with the database now: a dry run only reports, a real run repairs
     per the tenant's policy. Admins, as in the API."""
@@ -179,7 +180,7 @@ async def reconcile_router(
 
 @router.get("/{router_id}/runs/{run_id}")
 async def reconcile_run(
-    request: Request, router_id: int, run_id: int, db: DbDep, user: Reader
+    request: Request, router_id: Id, run_id: Id, db: DbDep, user: Reader
 ) -> Response:
     """One run's drift report, by kind, with the actions taken."""
     found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
@@ -189,7 +190,7 @@ async def reconcile_run(
 
 
 @router.post("/{router_id}/delete")
-async def delete_router(request: Request, router_id: int, db: DbDep, user: Admin) -> Response:
+async def delete_router(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
     try:
         await service.delete_router(db, tenant_id=user.scope, router_id=router_id)
     except Conflict as exc:

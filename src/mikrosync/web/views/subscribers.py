@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mikrosync.errors import Conflict, NotFound
 from mikrosync.packages import service as packages
+from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers import queries, service
@@ -197,7 +198,7 @@ async def retry_failed(
     router_id = form.text("router_id")
     where = ""
     if router_id is not None:
-        if not router_id.isdigit():
+        if not router_id.isdigit() or int(router_id) > MAX_ID:
             raise NotFound("router not found")
         found = await routers.get_router(db, tenant_id=user.scope, router_id=int(router_id))
         where = f" on router {found.name}"
@@ -214,7 +215,7 @@ async def retry_failed(
 
 @router.get("/{subscriber_id}")
 async def subscriber_detail(
-    request: Request, subscriber_id: int, db: DbDep, user: Reader
+    request: Request, subscriber_id: Id, db: DbDep, user: Reader
 ) -> Response:
     subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     events = await queries.list_events(
@@ -261,7 +262,7 @@ def _updater(
 
 @router.get("/{subscriber_id}/edit")
 async def edit_subscriber_form(
-    request: Request, subscriber_id: int, db: DbDep, user: Operator
+    request: Request, subscriber_id: Id, db: DbDep, user: Operator
 ) -> Response:
     subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     form = Form(values=_edit_values(subscriber, user.timezone))
@@ -270,7 +271,7 @@ async def edit_subscriber_form(
 
 @router.post("/{subscriber_id}/edit")
 async def edit_subscriber(
-    request: Request, subscriber_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
     subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     form = await Form.read(request)
@@ -288,7 +289,7 @@ async def edit_subscriber(
 
 @router.post("/{subscriber_id}/package")
 async def change_package(
-    request: Request, subscriber_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
     form = await Form.read(request)
     url = f"/subscribers/{subscriber_id}"
@@ -315,7 +316,7 @@ async def _run(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> 
 
 def _add_action(name: str, action: Action, done: str, after: str = "/subscribers/{id}") -> None:
     async def endpoint(
-        request: Request, subscriber_id: int, db: DbDep, runtime: RuntimeDep, user: Operator
+        request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
     ) -> Response:
         try:
             result = await _run(action, db, user, subscriber_id)
