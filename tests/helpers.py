@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from mikrosync.routeros import PoolRegistry
+from mikrosync.runtime import Runtime
+from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
+from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
 
 
@@ -126,3 +132,21 @@ class RouterSite:
             for row in self.sim.rows(path)
             if all(row.get(key) == value for key, value in match.items())
         ]
+
+
+@asynccontextmanager
+async def sync_deps(
+    runtime: Runtime, settings: Settings, *, timeout_s: float
+) -> AsyncIterator[SyncDeps]:
+    """The worker's dependencies over the test runtime's database, with router timeouts short
+    enough for a test that provokes them."""
+    fast = settings.model_copy(
+        update={"router_connect_timeout_s": timeout_s, "router_command_timeout_s": timeout_s}
+    )
+    registry = PoolRegistry()
+    try:
+        yield SyncDeps(
+            sessionmaker=runtime.sessionmaker, vault=runtime.vault, registry=registry, settings=fast
+        )
+    finally:
+        await registry.close()

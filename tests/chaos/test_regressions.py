@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import update
 
 from mikrosync.clock import now
-from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
@@ -28,7 +27,7 @@ from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.expiry import expire_due
 from tests.conftest import Staff
-from tests.helpers import RouterSite, make_package
+from tests.helpers import RouterSite, make_package, sync_deps
 
 ROUTER_PASSWORD = "router-pw"
 
@@ -44,18 +43,14 @@ class Site(RouterSite):
 async def site(
     client: httpx.AsyncClient, owner: Staff, runtime: Runtime, settings: Settings
 ) -> AsyncIterator[Site]:
-    registry = PoolRegistry()
-    fast = settings.model_copy(
-        update={"router_connect_timeout_s": 1.0, "router_command_timeout_s": 1.0}
-    )
-    async with running_router(username="admin", password=ROUTER_PASSWORD) as sim:
+    async with (
+        sync_deps(runtime, settings, timeout_s=1.0) as deps,
+        running_router(username="admin", password=ROUTER_PASSWORD) as sim,
+    ):
         built: dict[str, Any] = await RouterSite.create(client, owner, sim, ROUTER_PASSWORD)
         site = Site(**built)
-        site.deps = SyncDeps(
-            sessionmaker=runtime.sessionmaker, vault=runtime.vault, registry=registry, settings=fast
-        )
+        site.deps = deps
         yield site
-    await registry.close()
 
 
 def online(sim: SimRouter, name: str) -> bool:

@@ -32,7 +32,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mikrosync.routeros import PoolRegistry
 from mikrosync.routeros.tags import OwnerTag
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
@@ -41,7 +40,7 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
 from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
-from tests.helpers import RouterSite, make_router, make_subscriber, unique
+from tests.helpers import RouterSite, make_router, make_subscriber, sync_deps, unique
 
 API = "/api/v1"
 ROUTER_PASSWORD = "router-pw"
@@ -83,14 +82,8 @@ class Site(RouterSite):
 
 @pytest.fixture
 async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[SyncDeps]:
-    fast = settings.model_copy(
-        update={"router_connect_timeout_s": 2.0, "router_command_timeout_s": 2.0}
-    )
-    registry = PoolRegistry()
-    yield SyncDeps(
-        sessionmaker=runtime.sessionmaker, vault=runtime.vault, registry=registry, settings=fast
-    )
-    await registry.close()
+    async with sync_deps(runtime, settings, timeout_s=2.0) as built:
+        yield built
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
@@ -18,7 +17,7 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
 from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
-from tests.helpers import RouterSite
+from tests.helpers import RouterSite, sync_deps
 
 ROUTER_PASSWORD = "router-pw"
 
@@ -31,14 +30,8 @@ async def sim() -> AsyncIterator[SimRouter]:
 
 @pytest.fixture
 async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[SyncDeps]:
-    fast = settings.model_copy(
-        update={"router_connect_timeout_s": 1.0, "router_command_timeout_s": 1.0}
-    )
-    registry = PoolRegistry()
-    yield SyncDeps(
-        sessionmaker=runtime.sessionmaker, vault=runtime.vault, registry=registry, settings=fast
-    )
-    await registry.close()
+    async with sync_deps(runtime, settings, timeout_s=1.0) as built:
+        yield built
 
 
 @dataclass
