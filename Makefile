@@ -57,3 +57,14 @@ bench: install $(BENCH_STAMP) services
 
 bench-full: install $(BENCH_STAMP) services
 	$(BIN)/python -m bench.run --profile full
+
+## Reliability suites by hand (docs/chaos.md): the full profiles of what `make test` runs short
+.PHONY: chaos-full fuzz-full load
+chaos-full: install services
+	$(BIN)/python -m tests.chaos.run --profile full --seed 1
+
+fuzz-full: install services
+	$(BIN)/pytest tests/fuzz --fuzz-profile full
+
+load: install $(BENCH_STAMP) services
+	$(BIN)/python -m tests.load.run

@@ -32,6 +32,8 @@ def record_intent(
     # The caller pushes the job hint right after commit; if that push is lost, the sweeper
     # pushes again once this stamp is older than its stale window.
     subscriber.last_enqueued_at = now()
+    # The start of the change-to-confirmation latency the worker reports on success.
+    subscriber.requested_at = subscriber.last_enqueued_at
     event = SyncEvent(
         tenant_id=subscriber.tenant_id,
         subscriber=subscriber,

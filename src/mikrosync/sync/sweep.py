@@ -41,6 +41,8 @@ async def take_stale(deps: SyncDeps, *, limit: int = SWEEP_BATCH) -> list[Hint]:
             Subscriber.desired_version > Subscriber.synced_version,
             Subscriber.sync_status.in_([SyncStatus.PENDING, SyncStatus.SYNCING]),
             or_(Subscriber.last_enqueued_at.is_(None), Subscriber.last_enqueued_at < cutoff),
+            # A row a live converge holds is that run's; a dead worker's lease runs out.
+            or_(Subscriber.sync_claimed_until.is_(None), Subscriber.sync_claimed_until < now()),
             # An offline router's rows are pushed by the health check when it comes back.
             or_(Router.is_online.is_(None), Router.is_online.is_(True)),
         )
