@@ -106,13 +106,16 @@ async def test_router_down_then_up_converges_without_error(
 
 
 async def test_permanent_trap_error_then_retry_syncs(site: Site, worker: WorkerProcess) -> None:
-    site.sim.trap_next(path="/ppp/secret/add", message="failure: pool exhausted", category=1)
+    # Twice: a converge that used a remembered profile checks it and tries once more after a
+    # refusal; the trap left over (when the profile was checked first) is cleared below.
+    site.sim.trap_next(path="/ppp/secret/add", n=2, message="failure: pool exhausted", category=1)
     created = await site.subscriber(username="unlucky")
 
     async def errored() -> bool:
         return (await site.status(created["id"]))["sync_status"] == "error"
 
     await eventually(errored, what="error status")
+    site.sim.clear_faults()
     row = await site.status(created["id"])
     assert row["sync_error_message"] == "failure: pool exhausted"
     await site.call("POST", f"/subscribers/{created['id']}/retry")
