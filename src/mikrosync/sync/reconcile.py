@@ -112,6 +112,7 @@ async def reconcile_router(
             with suppress(BaseException):
                 await reading
             raise
+        del rows  # the ORM rows are in the plans now: not held for the rest of the read
         try:
             observed = await reading
         except RouterOSError as exc:
