@@ -52,13 +52,11 @@ class World:
 
 
 # Product bugs this test found, reported with a proposed fix that is not applied yet (see
-# test_regressions.py, one xfail(strict) test each). Their divergences are listed apart and do
-# not fail the run. When a fix lands, delete its entry here: from then on its divergences fail.
+# test_regressions.py, one xfail(strict) test each): `findings.add(..., bug=N)` where a
+# divergence has that bug's signature lists it apart, and it does not fail the run. When a fix
+# lands, delete its entry and its signature check: from then on its divergences fail. Bugs 1-3
+# are fixed; none is open.
 OPEN_BUGS: dict[int, str] = {}
-SESSION_STAMPS = frozenset(
-    {"last-logged-out", "last-disconnect-reason", "uptime", "bytes-in", "bytes-out",
-     "packets-in", "packets-out"}
-)  # fmt: skip
 
 
 @dataclass
@@ -119,13 +117,11 @@ def _check_statuses(world: World, findings: Findings) -> None:
             elif reason_class(message) == "unexpected":
                 findings.add("unexpected error reason", f"subscriber {row.id}: {message}")
         elif row.sync_status != "synced" or row.synced_version != row.desired_version:
-            stuck = row.sync_status == "pending" and row.synced_version == row.desired_version
             findings.add(
                 "not converged",
                 f"subscriber {row.id} {row.username!r}: {row.sync_status}, desired "
                 f"v{row.desired_version}, synced v{row.synced_version}, "
                 f"pending_removal={row.pending_removal}",
-                bug=3 if stuck else None,
             )
         elif row.pending_removal:
             findings.add("not converged", f"subscriber {row.id} synced but still pending removal")
@@ -148,33 +144,7 @@ def _check_model(world: World, findings: Findings) -> None:
             continue
         wrong = _differences(world, expected, row)
         if wrong:
-            findings.add(
-                "lost update",
-                f"{name}: {'; '.join(wrong)} (history {expected.history})",
-                bug=_race_bug(world, expected, row, wrong),
-            )
-
-
-def _race_bug(world: World, expected: Expected, row: Subscriber, wrong: list[str]) -> int | None:
-    if _promotion_race(expected, row, wrong):
-        return 2
-    # Expiry suspended a subscriber whose renewal (or later expires_at) committed meanwhile:
-    # both wrote desired_version N+1 from the same read.
-    expiry_raced = (
-        len(wrong) == 1
-        and wrong[0].startswith("is_suspended")
-        and row.is_suspended
-        and row.suspend_reason == "expired"
-        and not expected.suspended_at(world.moment)
-    )
-    return 3 if expiry_raced else None
-
-
-def _promotion_race(expected: Expected, row: Subscriber, wrong: list[str]) -> bool:
-    """Bug 2's mark: only the package is wrong, and it is the one asked for before the last."""
-    previous = expected.packages[-2] if len(expected.packages) > 1 else None
-    target = row.pending_package_id or row.package_id
-    return len(wrong) == 1 and wrong[0].startswith("package ") and target == previous
+            findings.add("lost update", f"{name}: {'; '.join(wrong)} (history {expected.history})")
 
 
 def _differences(world: World, expected: Expected, row: Subscriber) -> list[str]:
@@ -279,7 +249,6 @@ def _check_routers(world: World, findings: Findings) -> None:
         wanted = expected_objects(expected, package, world.tenant_id, suspended)
         tag = f"mikrosync:t={world.tenant_id}:s={expected.id}"
         name = f"subscriber {expected.id} {expected.spec.username!r}"
-        raced = _promotion_race(expected, row, _differences(world, expected, row))
         for menu in SUBSCRIBER_MENUS:
             have = tagged[router][menu].get(tag, [])
             want = wanted.get(menu, [])
@@ -288,7 +257,6 @@ def _check_routers(world: World, findings: Findings) -> None:
                 findings.add(
                     "router differs",
                     f"{name} {menu}: want {want}, router has {observed or have}",
-                    bug=2 if raced else None,
                 )
         if expected.spec.service in PROFILE_MENU:
             menu = PROFILE_MENU[expected.spec.service]
@@ -345,14 +313,7 @@ def _check_unmanaged(world: World, findings: Findings) -> None:
             elif after != before:
                 changed = {k: (before.get(k), after.get(k)) for k in before.keys() | after.keys()}
                 changed = {k: v for k, v in changed.items() if v[0] != v[1]}
-                kicked = changed.keys() <= SESSION_STAMPS and _deleted_namesake(
-                    world, index, before.get("name", "")
-                )
-                findings.add(
-                    "unmanaged touched",
-                    f"router {index} {key}: changed {changed}",
-                    bug=1 if kicked else None,
-                )
+                findings.add("unmanaged touched", f"router {index} {key}: changed {changed}")
         for key in now_rows.keys() - ledger.keys():
             findings.add("unmanaged touched", f"router {index} {key}: appeared {now_rows[key]}")
 
@@ -406,13 +367,4 @@ def _check_sessions(world: World, findings: Findings) -> None:
             findings.add(
                 "foreign session ended",
                 f"router {index} {session}; subscribers of that name: {namesakes or 'none'}",
-                bug=1 if _deleted_namesake(world, index, session[1]) else None,
             )
-
-
-def _deleted_namesake(world: World, router: int, name: str) -> bool:
-    """A deleted subscriber of this router had this (foreign login's) name."""
-    return any(
-        e.deleted and e.spec.username == name and world.router_index[e.router_id] == router
-        for e in world.model.slots.values()
-    )
