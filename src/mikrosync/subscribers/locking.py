@@ -20,7 +20,7 @@ from mikrosync.subscribers.models import Subscriber
 _TAKE_SQLITE_WRITE_LOCK = text("UPDATE subscribers SET id = id WHERE 0")
 
 
-async def take_write_lock(session: AsyncSession) -> None:
+async def _take_write_lock(session: AsyncSession) -> None:
     """On SQLite, take the database's write lock now; elsewhere row locks do the work."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(_TAKE_SQLITE_WRITE_LOCK)
@@ -31,6 +31,6 @@ async def locked(
 ) -> Sequence[Subscriber]:
     """The query's subscribers, locked until the transaction ends and freshly read (an object
     the session already holds is overwritten with the row as it is now)."""
-    await take_write_lock(session)
+    await _take_write_lock(session)
     query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
     return (await session.scalars(query)).all()

@@ -13,7 +13,6 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mikrosync.clock import now
 from mikrosync.db.base import Base, TenantOwnedMixin, TimestampMixin, UTCDateTime
 
 
@@ -86,9 +85,9 @@ class Subscriber(TenantOwnedMixin, TimestampMixin, Base):
     synced_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     # When a job was last pushed for this row: the sweeper re-pushes only stale hints.
     last_enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # When the intent still waiting for the router was committed (set by record_intent, and
-    # on insert; cleared once synced): the change-latency metric reads it, not the timeline.
-    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=now, nullable=True)
+    # When the intent still waiting for the router was committed (set by record_intent, creation
+    # included; cleared once synced): the change-latency metric reads it, not the timeline.
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The converge lease (sync/converge.py): the run that may talk to the router for this
     # subscriber, and until when. Taken by a conditional UPDATE, released by the run's last write.
     sync_claim: Mapped[str | None] = mapped_column(String(32), nullable=True)

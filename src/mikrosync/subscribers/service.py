@@ -493,7 +493,7 @@ async def retry_matching(
     """Retry every matching subscriber (by default: all in `error`), in one transaction."""
     query = select(Subscriber).where(Subscriber.tenant_id == tenant_id)
     if router_id is not None:
-        await _tenant_router(session, tenant_id, router_id)  # another tenant's router: 404
+        await _tenant_router(session, tenant_id, router_id)  # another tenant's: refused
         query = query.where(Subscriber.router_id == router_id)
     if sync_status is not None:
         query = query.where(Subscriber.sync_status == sync_status)
