@@ -36,8 +36,8 @@ from bench.api import ROUTER_PASSWORD, STAFF_PASSWORD, Api
 from bench.procs import Child, cpu_seconds, free_port, postgres_backends
 from bench.simclient import RouterModel, SimHost, SimRouters
 from mikrosync.db import migrate
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.names import SYNC_QUEUE
-from mikrosync.jobs.redis import redis_connection
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants

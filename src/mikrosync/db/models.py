@@ -2,8 +2,9 @@
 
 from mikrosync.db.base import Base
 from mikrosync.packages.models import Package
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from mikrosync.tenants.models import StaffUser, Tenant
 
 __all__ = [

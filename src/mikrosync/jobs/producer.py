@@ -15,10 +15,10 @@ from typing import Any
 import redis.exceptions
 from bullmq import Queue
 
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.names import SUBSCRIBER_JOBS, SYNC_QUEUE
 from mikrosync.jobs.options import DEFAULT_ATTEMPTS, job_options, subscriber_job_options
-from mikrosync.jobs.redis import redis_connection
 from mikrosync.jobs.schedules import Schedule
 
 PUSH_TIMEOUT_S = 2.0

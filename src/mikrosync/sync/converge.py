@@ -51,9 +51,9 @@ from mikrosync.routers.models import Router
 from mikrosync.settings import Settings
 from mikrosync.subscribers.intent import REQUESTED
 from mikrosync.subscribers.models import Subscriber, SyncEvent, SyncStatus
-from mikrosync.sync import routers as router_state
+from mikrosync.sync import router_state
 from mikrosync.sync.apply import ApplyReport, apply_plan
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import DesiredSubscriber, desired_from_rows
 from mikrosync.sync.errors import PermanentError, TemporaryError
 from mikrosync.sync.plan import plan_subscriber
@@ -131,22 +131,22 @@ class _Claim:
 
 
 @dataclass(frozen=True)
-class _Held:
+class _LeaseHeld:
     """The lease is another run's, until `until`."""
 
     until: datetime
 
 
-async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attempt) -> Outcome:
+async def converge_subscriber(deps: SyncContext, subscriber_id: int, attempt: Attempt) -> Outcome:
     started = time.monotonic()
     claim = await _claim(deps, subscriber_id)
     if claim is None:
         return Outcome.SKIPPED
-    if isinstance(claim, _Held):
+    if isinstance(claim, _LeaseHeld):
         return _held(subscriber_id, attempt, claim)
     desired, router = claim.desired, claim.router
     if deps.known_down(router.id):
-        await _park(deps, claim, attempt, started, f"router {router.name} is offline")
+        await _leave_pending(deps, claim, attempt, started, f"router {router.name} is offline")
         return Outcome.WAITING
     try:
         try:
@@ -177,7 +177,7 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
     return await _finish(deps, claim, attempt, started, report)
 
 
-def _held(subscriber_id: int, attempt: Attempt, held: _Held) -> Outcome:
+def _held(subscriber_id: int, attempt: Attempt, held: _LeaseHeld) -> Outcome:
     """Another live run has the lease: touch neither the router nor the row; come back soon."""
     remaining = max(0.0, (held.until - now()).total_seconds())
     if attempt.is_last:
@@ -191,7 +191,7 @@ def _held(subscriber_id: int, attempt: Attempt, held: _Held) -> Outcome:
     )
 
 
-async def _in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def _in_session(deps: SyncContext, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a session and commit it; once more on a fresh connection if the pooled
     one turned out dead (no pre-ping on checkout, so a connection the server closed while it
     sat idle fails its first statement). Every `work` here is safe to run twice."""
@@ -208,20 +208,20 @@ async def _in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T
     raise AssertionError("unreachable")
 
 
-async def _claim(deps: SyncDeps, subscriber_id: int) -> _Claim | _Held | None:
+async def _claim(deps: SyncContext, subscriber_id: int) -> _Claim | _LeaseHeld | None:
     """Take the lease, mark the row `syncing` and snapshot its desired state in ONE transaction.
 
     Two statements: the conditional UPDATE that takes the lease (only if the row has work and
     no live lease), then one joined SELECT of the subscriber, its target package, the tenant's
-    suspension profile and the router. None if there is no work, `_Held` if another run has it.
+    suspension profile and the router. None if there is no work, `_LeaseHeld` if another run has it.
     """
     token = uuid.uuid4().hex
     return await _in_session(deps, lambda session: _claim_in(session, deps, subscriber_id, token))
 
 
 async def _claim_in(
-    session: AsyncSession, deps: SyncDeps, subscriber_id: int, token: str
-) -> _Claim | _Held | None:
+    session: AsyncSession, deps: SyncContext, subscriber_id: int, token: str
+) -> _Claim | _LeaseHeld | None:
     taken_at = now()
     deadline = asyncio.get_running_loop().time() + converge_budget_s(deps.settings)
     has_work = (
@@ -249,7 +249,7 @@ async def _claim_in(
     )
     if not taken.rowcount:  # type: ignore[attr-defined]
         until = await session.scalar(select(Subscriber.sync_claimed_until).where(*has_work))
-        return _Held(until) if until is not None and until > taken_at else None
+        return _LeaseHeld(until) if until is not None and until > taken_at else None
     row = (
         await session.execute(
             select(Subscriber, Package, Tenant.suspension_profile, Router)
@@ -308,7 +308,7 @@ async def _set_status(
     )
 
 
-async def _release(deps: SyncDeps, claim: _Claim) -> None:
+async def _release(deps: SyncContext, claim: _Claim) -> None:
     """Hand the lease back without any other change (the run was cancelled)."""
 
     async def work(session: AsyncSession) -> None:
@@ -331,7 +331,7 @@ async def _release(deps: SyncDeps, claim: _Claim) -> None:
 
 
 async def _finish(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, report: ApplyReport
+    deps: SyncContext, claim: _Claim, attempt: Attempt, started: float, report: ApplyReport
 ) -> Outcome:
     desired, router = claim.desired, claim.router
 
@@ -426,8 +426,8 @@ async def _compare_and_set(session: AsyncSession, claim: _Claim) -> None:
         )
 
 
-async def _settle(
-    deps: SyncDeps,
+async def _end_attempt(
+    deps: SyncContext,
     claim: _Claim,
     attempt: Attempt,
     started: float,
@@ -443,32 +443,34 @@ async def _settle(
     await _in_session(deps, work)
 
 
-async def _park(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
+async def _leave_pending(
+    deps: SyncContext, claim: _Claim, attempt: Attempt, started: float, message: str
 ) -> None:
     """Leave the row pending: the router is unreachable, which is not the subscriber's error."""
-    await _settle(deps, claim, attempt, started, Outcome.WAITING, message, SyncStatus.PENDING, None)
+    await _end_attempt(
+        deps, claim, attempt, started, Outcome.WAITING, message, SyncStatus.PENDING, None
+    )
 
 
 async def _fail(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
+    deps: SyncContext, claim: _Claim, attempt: Attempt, started: float, message: str
 ) -> None:
-    await _settle(deps, claim, attempt, started, "failed", message, SyncStatus.ERROR, message)
+    await _end_attempt(deps, claim, attempt, started, "failed", message, SyncStatus.ERROR, message)
 
 
 async def _retry_or_fail(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
+    deps: SyncContext, claim: _Claim, attempt: Attempt, started: float, message: str
 ) -> None:
     if attempt.is_last:
         await _fail(
             deps, claim, attempt, started, f"gave up after {attempt.number} attempts: {message}"
         )
         return
-    await _settle(deps, claim, attempt, started, "retrying", message, SyncStatus.PENDING, None)
+    await _end_attempt(deps, claim, attempt, started, "retrying", message, SyncStatus.PENDING, None)
 
 
 async def _transient(
-    deps: SyncDeps,
+    deps: SyncContext,
     claim: _Claim,
     attempt: Attempt,
     started: float,
@@ -485,7 +487,7 @@ async def _transient(
                 await router_state.mark_offline(session, router.id, exc.message)
 
             await _in_session(deps, offline)
-        await _park(
+        await _leave_pending(
             deps, claim, attempt, started, f"waiting for router {router.name}: {exc.message}"
         )
         return Outcome.WAITING

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.packages.models import Package
 from mikrosync.security.vault import Vault
+from mikrosync.subscribers.intent import target_package_id
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.models import Tenant
 
@@ -43,11 +44,6 @@ async def load_desired(
     tenant = await session.get(Tenant, subscriber.tenant_id)
     assert package is not None and tenant is not None
     return desired_from_rows(subscriber, package, tenant.suspension_profile, vault)
-
-
-def target_package_id(subscriber: Subscriber) -> int:
-    """The package the router should apply now: the one asked for, else the current one."""
-    return subscriber.pending_package_id or subscriber.package_id
 
 
 def desired_from_rows(

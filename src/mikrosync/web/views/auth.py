@@ -1,6 +1,6 @@
 """Log in and out. Login checks the same credentials as `POST /api/v1/auth/token`, behind the
-same throttle of repeated failures (so the form is no way around it); the session is a signed
-cookie (see `web/session.py`) with a CSRF token that is new at every login."""
+same throttle of repeated failures (so the form is no way around it); the login is a signed
+cookie (see `web/login_cookie.py`) with a CSRF token that is new at every login."""
 
 from __future__ import annotations
 
@@ -8,25 +8,25 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from mikrosync.request_schema import NUL_MESSAGE, has_nul
+from mikrosync.http.fields import NUL_MESSAGE, has_nul
 from mikrosync.tenants.service import authenticate
-from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
+from mikrosync.web.deps import DbDep, RuntimeDep, WebLoginDep
 from mikrosync.web.forms import FORM_ERROR, Form
+from mikrosync.web.login_cookie import WebLogin
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import local_path, web_router
-from mikrosync.web.session import WebSession
 
 router = web_router()
 
 
 @router.get("/login")
 async def login_page(
-    request: Request, session: WebSessionDep, next_url: Annotated[str, Query(alias="next")] = "/"
+    request: Request, login: WebLoginDep, next_url: Annotated[str, Query(alias="next")] = "/"
 ) -> Response:
-    if session is not None and session.user_id is not None:
+    if login is not None and login.user_id is not None:
         return redirect(request, local_path(next_url))
     form = Form(values={"next": local_path(next_url)})
-    return render(request, "login.html", {"form": form}, session=session or WebSession.new())
+    return render(request, "login.html", {"form": form}, login=login or WebLogin.new())
 
 
 def _refused(request: Request, form: Form, message: str, status_code: int = 400) -> Response:
@@ -68,10 +68,10 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
             "log in as a tenant's staff user to use the console",
         )
     target = local_path(form.values.get("next", "/"))
-    return redirect(request, target, session=WebSession.new(user.id))
+    return redirect(request, target, login=WebLogin.new(user.id))
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    # A new anonymous session replaces the cookie: the old one (and its token) is gone.
-    return redirect(request, "/login", flash="You are logged out.", session=WebSession.new())
+    # A new anonymous login replaces the cookie: the old one (and its token) is gone.
+    return redirect(request, "/login", flash="You are logged out.", login=WebLogin.new())

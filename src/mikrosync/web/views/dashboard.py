@@ -18,9 +18,9 @@ router = web_router()
 async def dashboard(request: Request, db: DbDep, runtime: RuntimeDep, user: Reader) -> Response:
     found = await stats.dashboard(
         db,
-        tenant_id=user.scope,
+        tenant_id=user.tenant_id,
         queue=runtime.queue,
-        routers=await routers.list_routers(db, tenant_id=user.scope),
+        routers=await routers.list_routers(db, tenant_id=user.tenant_id),
     )
     return render(
         request,

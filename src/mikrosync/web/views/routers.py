@@ -13,18 +13,20 @@ from typing import Any
 from fastapi import Request, Response
 
 from mikrosync.errors import Conflict
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
 from mikrosync.routers import service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
-from mikrosync.sync import reconcile
+from mikrosync.sync.reconcile_runs.queries import get_run, list_runs
+from mikrosync.usecases import routers
+from mikrosync.usecases.reconcile import reconcile_now
+from mikrosync.usecases.routers import probe_router
 from mikrosync.web import stats
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import web_router
-from mikrosync.web.syncing import probe_router, reconcile_now
 
 router = web_router("/routers")
 
@@ -36,8 +38,8 @@ RECENT_RUNS = 10
 @router.get("")
 async def list_routers(request: Request, db: DbDep, user: Reader) -> Response:
     context = {
-        "routers": await service.list_routers(db, tenant_id=user.scope),
-        "counts": await stats.router_subscriber_counts(db, tenant_id=user.scope),
+        "routers": await service.list_routers(db, tenant_id=user.tenant_id),
+        "counts": await stats.router_subscriber_counts(db, tenant_id=user.tenant_id),
         "section": "routers",
     }
     return render(request, pick(request, "routers/list.html", "routers/_table.html"), context)
@@ -68,7 +70,7 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
         RouterCreate,
         _payload(form, editing=False),
         lambda data: service.create_router(
-            db, tenant_id=user.scope, data=data, vault=runtime.vault
+            db, tenant_id=user.tenant_id, data=data, vault=runtime.vault
         ),
     )
     if created is None:
@@ -83,14 +85,14 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
 
 @router.get("/{router_id}")
 async def router_detail(request: Request, router_id: Id, db: DbDep, user: Reader) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
-    counts = await stats.router_subscriber_counts(db, tenant_id=user.scope)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
+    counts = await stats.router_subscriber_counts(db, tenant_id=user.tenant_id)
     context = {
         "r": found,
         "counts": counts.get(found.id, {}),
         "runs": (
-            await reconcile.list_runs(
-                db, tenant_id=user.scope, router_id=found.id, page=1, per_page=RECENT_RUNS
+            await list_runs(
+                db, tenant_id=user.tenant_id, router_id=found.id, page=1, per_page=RECENT_RUNS
             )
         )[0],
         "section": "routers",
@@ -106,7 +108,7 @@ def _edit_values(found: Router) -> dict[str, str]:
 
 @router.get("/{router_id}/edit")
 async def edit_router_form(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     return _render_form(request, Form(values=_edit_values(found)), found)
 
 
@@ -114,13 +116,13 @@ async def edit_router_form(request: Request, router_id: Id, db: DbDep, user: Adm
 async def edit_router(
     request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     form = await Form.read(request)
     updated = await form.submit(
         RouterUpdate,
         _payload(form, editing=True),
         lambda data: service.update_router(
-            db, tenant_id=user.scope, router_id=router_id, data=data, vault=runtime.vault
+            db, tenant_id=user.tenant_id, router_id=router_id, data=data, vault=runtime.vault
         ),
     )
     if updated is None:
@@ -132,7 +134,7 @@ async def edit_router(
 async def _detached(db: DbDep, user: WebUser, router_id: int) -> Router:
     """The tenant's router, loaded and detached, and the request's transaction ended: what
     follows talks to the router, which may take seconds, holding no transaction meanwhile."""
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     db.expunge(found)
     await db.rollback()
     return found
@@ -183,8 +185,8 @@ async def reconcile_run(
     request: Request, router_id: Id, run_id: Id, db: DbDep, user: Reader
 ) -> Response:
     """One run's drift report, by kind, with the actions taken."""
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
-    run = await reconcile.get_run(db, tenant_id=user.scope, router_id=router_id, run_id=run_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
+    run = await get_run(db, tenant_id=user.tenant_id, router_id=router_id, run_id=run_id)
     context = {"r": found, "run": run, "section": "routers"}
     return render(request, "routers/run.html", context)
 
@@ -192,7 +194,7 @@ async def reconcile_run(
 @router.post("/{router_id}/delete")
 async def delete_router(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
     try:
-        await service.delete_router(db, tenant_id=user.scope, router_id=router_id)
+        await routers.delete_router(db, tenant_id=user.tenant_id, router_id=router_id)
     except Conflict as exc:
         return redirect(request, f"/routers/{router_id}", flash=str(exc), kind="error")
     return redirect(request, "/routers", flash="Router deleted.")

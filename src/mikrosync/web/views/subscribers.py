@@ -1,8 +1,8 @@
 """Subscribers: the list (filters, live badges, bulk actions), the detail page (live sync state
 and timeline), create and edit forms, and the sync actions.
 
-Every write calls the same service function as the REST API (`subscribers/service.py`) and then
-pushes the job hint with `runtime.hint`, exactly as `api/routes/subscribers.py` does.
+Every write calls the same use case as the REST API (`mikrosync.usecases.subscribers`: the
+write, its commit and the job hint), exactly as `api/routes/subscribers.py` does.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from fastapi import Query, Request, Response
 from pydantic import ValidationError
 
 from mikrosync.errors import Conflict, NotFound
+from mikrosync.http.fields import MAX_ID, Id
 from mikrosync.packages import service as packages
-from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
-from mikrosync.subscribers import queries, service
+from mikrosync.subscribers import queries
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.subscribers.schemas import (
-    SubscriberCreate,
-    SubscriberFilters,
-    SubscriberUpdate,
-)
+from mikrosync.subscribers.schemas import SubscriberCreate, SubscriberFilters, SubscriberUpdate
+from mikrosync.usecases import subscribers
 from mikrosync.web import stats
 from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
@@ -53,8 +50,8 @@ _STATUSES = (
 async def _lookups(db: DbDep, user: WebUser) -> dict[str, Any]:
     """The tenant's routers and packages by id (for names and offline markers) and as the
     options of selects."""
-    found_routers = await routers.list_routers(db, tenant_id=user.scope)
-    found_packages = await packages.list_packages(db, tenant_id=user.scope)
+    found_routers = await routers.list_routers(db, tenant_id=user.tenant_id)
+    found_packages = await packages.list_packages(db, tenant_id=user.tenant_id)
     return {
         "routers": {r.id: r for r in found_routers},
         "packages": {p.id: p for p in found_packages},
@@ -80,7 +77,7 @@ def _filters(request: Request) -> tuple[SubscriberFilters, str | None]:
 @router.get("")
 async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Response:
     filters, problem = _filters(request)
-    items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
+    items, total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
     kept = filters.model_dump(exclude={"page", "per_page"}, exclude_none=True)
     shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in kept.items()}
     context = {
@@ -111,7 +108,7 @@ async def badges(
 ) -> Response:
     """The live sync badges of the list's rows, as out-of-band swaps (polled every 2 s)."""
     wanted = (ids or [])[:MAX_BADGES]
-    found = await stats.subscribers_by_id(db, tenant_id=user.scope, ids=wanted)
+    found = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=wanted)
     context = {"ids": wanted, "found": found} | await _lookups(db, user)
     return render(request, "subscribers/_badges.html", context)
 
@@ -150,13 +147,12 @@ async def create_subscriber(
     created = await form.submit(
         SubscriberCreate,
         data,
-        lambda built: service.create_subscriber(
-            db, tenant_id=user.scope, data=built, vault=runtime.vault, actor=user.email
+        lambda built: subscribers.create_subscriber(
+            runtime, db, tenant_id=user.tenant_id, data=built, actor=user.email
         ),
     )
     if created is None:
         return await _render_form(request, db, user, form, status_code=422)
-    await runtime.hint([created])
     return redirect(
         request,
         f"/subscribers/{created.id}",
@@ -169,19 +165,16 @@ async def bulk_action(request: Request, db: DbDep, runtime: RuntimeDep, user: Op
     """Suspend or connect the selected subscribers, one service call (and transaction) each."""
     data = await request.form()
     action = data.get("action")
-    act = {"suspend": service.suspend_subscriber, "connect": service.connect_subscriber}.get(
-        str(action)
-    )
-    if act is None:
+    if action not in subscribers.BULK_ACTIONS:
         raise NotFound(f"no bulk action {action!r}")
-    done: list[Subscriber] = []
-    refused: list[str] = []
-    for value in data.getlist("ids"):
-        try:
-            done.append(await _run(act, db, user, int(str(value))))
-        except (NotFound, Conflict, ValueError) as exc:
-            refused.append(f"#{value}: {exc}")
-    await runtime.hint(done)
+    done, refused = await subscribers.bulk_action(
+        runtime,
+        db,
+        tenant_id=user.tenant_id,
+        actor=user.email,
+        action=str(action),
+        ids=[str(value) for value in data.getlist("ids")],
+    )
     message = f"{len(done)} subscriber(s): {action} recorded."
     if refused:
         message += " Refused: " + "; ".join(refused)
@@ -200,15 +193,15 @@ async def retry_failed(
     if router_id is not None:
         if not router_id.isdigit() or int(router_id) > MAX_ID:
             raise NotFound("router not found")
-        found = await routers.get_router(db, tenant_id=user.scope, router_id=int(router_id))
+        found = await routers.get_router(db, tenant_id=user.tenant_id, router_id=int(router_id))
         where = f" on router {found.name}"
-    retried = await service.retry_matching(
+    retried = await subscribers.retry_matching(
+        runtime,
         db,
-        tenant_id=user.scope,
+        tenant_id=user.tenant_id,
         actor=user.email,
         router_id=int(router_id) if router_id else None,
     )
-    await runtime.hint(retried)
     back = local_path(form.values.get("back") or "/subscribers")
     return redirect(request, back, flash=f"{len(retried)} failed subscriber(s) retried{where}.")
 
@@ -217,9 +210,11 @@ async def retry_failed(
 async def subscriber_detail(
     request: Request, subscriber_id: Id, db: DbDep, user: Reader
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     events = await queries.list_events(
-        db, tenant_id=user.scope, subscriber_id=subscriber_id, limit=TIMELINE_LENGTH
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, limit=TIMELINE_LENGTH
     )
     lookups = await _lookups(db, user)
     context = lookups | {
@@ -248,12 +243,12 @@ def _updater(
     """The PATCH of the API: contact fields quietly, router fields and package as intent."""
 
     async def update(data: SubscriberUpdate) -> Subscriber:
-        return await service.update_subscriber(
+        return await subscribers.update_subscriber(
+            runtime,
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             subscriber_id=subscriber_id,
             data=data,
-            vault=runtime.vault,
             actor=user.email,
         )
 
@@ -264,7 +259,9 @@ def _updater(
 async def edit_subscriber_form(
     request: Request, subscriber_id: Id, db: DbDep, user: Operator
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     form = Form(values=_edit_values(subscriber, user.timezone))
     return await _render_form(request, db, user, form, subscriber)
 
@@ -273,7 +270,9 @@ async def edit_subscriber_form(
 async def edit_subscriber(
     request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     form = await Form.read(request)
     data = form.payload(("password", *_ADDRESSES, *_CONTACT), clearable=_ADDRESSES + _CONTACT)
     expires_at = form.local_datetime("expires_at", zone(user.timezone))
@@ -283,7 +282,6 @@ async def edit_subscriber(
     if updated is None:
         subscriber = await reloaded(db, subscriber)
         return await _render_form(request, db, user, form, subscriber, status_code=422)
-    await runtime.hint([updated])
     return redirect(request, f"/subscribers/{subscriber_id}", flash="Changes saved.")
 
 
@@ -301,7 +299,6 @@ async def change_package(
     if updated is None:
         message = "; ".join(form.errors.values())
         return redirect(request, url, flash=f"Package not changed: {message}", kind="error")
-    await runtime.hint([updated])
     return redirect(
         request, url, flash="Package change recorded; it applies once the router has it."
     )
@@ -310,33 +307,101 @@ async def change_package(
 Action = Callable[..., Awaitable[Subscriber]]
 
 
-async def _run(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
-    return await action(db, tenant_id=user.scope, subscriber_id=subscriber_id, actor=user.email)
+async def _act(
+    request: Request,
+    action: Action,
+    subscriber_id: int,
+    db: DbDep,
+    runtime: Runtime,
+    user: WebUser,
+    done: str,
+    after: str,
+) -> Response:
+    """Run one of the subscriber use cases; a refusal (Conflict) comes back as a flash."""
+    try:
+        result = await action(
+            runtime, db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, actor=user.email
+        )
+    except Conflict as exc:
+        return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
+    return redirect(request, after, flash=done.format(name=result.username))
 
 
-def _add_action(name: str, action: Action, done: str, after: str = "/subscribers/{id}") -> None:
-    async def endpoint(
-        request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-    ) -> Response:
-        try:
-            result = await _run(action, db, user, subscriber_id)
-        except Conflict as exc:
-            return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
-        await runtime.hint([result])
-        target = after.format(id=subscriber_id)
-        return redirect(request, target, flash=done.format(name=result.username))
+@router.post("/{subscriber_id}/suspend")
+async def suspend_subscriber(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    return await _act(
+        request,
+        subscribers.suspend_subscriber,
+        subscriber_id,
+        db,
+        runtime,
+        user,
+        "Suspension of {name} recorded.",
+        f"/subscribers/{subscriber_id}",
+    )
 
-    endpoint.__name__ = f"{name}_subscriber"
-    router.add_api_route(f"/{{subscriber_id}}/{name}", endpoint, methods=["POST"])
+
+@router.post("/{subscriber_id}/connect")
+async def connect_subscriber(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    return await _act(
+        request,
+        subscribers.connect_subscriber,
+        subscriber_id,
+        db,
+        runtime,
+        user,
+        "Reconnection of {name} recorded.",
+        f"/subscribers/{subscriber_id}",
+    )
 
 
-_add_action("suspend", service.suspend_subscriber, "Suspension of {name} recorded.")
-_add_action("connect", service.connect_subscriber, "Reconnection of {name} recorded.")
-_add_action("renew", service.renew_subscriber, "{name} renewed.")
-_add_action("retry", service.retry_subscriber, "Retrying {name}.")
-_add_action(
-    "delete",
-    service.delete_subscriber,
-    "{name} is being removed from its router.",
-    after="/subscribers",
-)
+@router.post("/{subscriber_id}/renew")
+async def renew_subscriber(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    return await _act(
+        request,
+        subscribers.renew_subscriber,
+        subscriber_id,
+        db,
+        runtime,
+        user,
+        "{name} renewed.",
+        f"/subscribers/{subscriber_id}",
+    )
+
+
+@router.post("/{subscriber_id}/retry")
+async def retry_subscriber(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    return await _act(
+        request,
+        subscribers.retry_subscriber,
+        subscriber_id,
+        db,
+        runtime,
+        user,
+        "Retrying {name}.",
+        f"/subscribers/{subscriber_id}",
+    )
+
+
+@router.post("/{subscriber_id}/delete")
+async def delete_subscriber(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    return await _act(
+        request,
+        subscribers.delete_subscriber,
+        subscriber_id,
+        db,
+        runtime,
+        user,
+        "{name} is being removed from its router.",
+        "/subscribers",
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from mikrosync.jobs.redis import redis_connection
+from mikrosync.db.redis import redis_connection
 
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 50

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mikrosync import validators
+from mikrosync.routeros import value_rules as validators
 
 
 @pytest.mark.parametrize(

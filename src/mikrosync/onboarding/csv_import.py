@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.db.session import SessionMaker
 from mikrosync.errors import InvalidInput, MikrosyncError
-from mikrosync.imports.problems import check_problem, validation_problems
-from mikrosync.imports.rows import CsvRow, parse_expiry, read_csv
+from mikrosync.onboarding.problems import check_problem, validation_problems
+from mikrosync.onboarding.rows import CsvRow, parse_expiry, read_csv
 from mikrosync.packages.models import Package
 from mikrosync.routers.service import get_router
 from mikrosync.security.vault import Vault

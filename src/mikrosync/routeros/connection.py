@@ -1,6 +1,6 @@
 """One logged-in API connection, and the translation of librouteros failures.
 
-Who calls it: ``pool.py`` opens and closes sessions; ``client.py`` runs commands on a leased one.
+Who calls it: ``pool.py`` opens and closes connections; ``client.py`` runs commands on a leased one.
 
 What librouteros gives us and what we do ourselves:
 
@@ -13,7 +13,7 @@ What librouteros gives us and what we do ourselves:
   ``True``), which loses information (a password ``yes`` and one ``true`` become equal). Rows
   here are raw ``dict[str, str]``.
 
-A session is *broken* (closed, never reused) after anything but a complete reply: a timeout, a
+A connection is *broken* (closed, never reused) after anything but a complete reply: a timeout, a
 lost connection, ``!fatal``, a decoding error, or a caller that stopped reading a stream early.
 After such an event the next bytes on the wire may belong to the previous command
 (ROUTEROS_API.md §5), so reuse would pair replies with the wrong commands.
@@ -100,7 +100,7 @@ def _category(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-class Session:
+class Connection:
     """A logged-in connection that runs one command at a time."""
 
     def __init__(self, api: Any, config: RouterConfig) -> None:
@@ -123,8 +123,8 @@ class Session:
     async def stream(self, command: str, *words: str) -> AsyncIterator[Row]:
         """Send one command and yield its ``!re`` rows as they arrive.
 
-        Raises a trap error after ``!done`` if the router sent ``!trap``; the session stays
-        usable then. Any other failure, or an early exit by the caller, breaks the session.
+        Raises a trap error after ``!done`` if the router sent ``!trap``; the connection stays
+        usable then. Any other failure, or an early exit by the caller, breaks the connection.
         """
         what = f"{self._config.describe()} {command}"
         protocol = self._api.protocol
@@ -170,7 +170,7 @@ class Session:
             log.debug("closing %s: %r", self._config.describe(), exc)
 
 
-async def open_session(config: RouterConfig) -> Session:
+async def open_connection(config: RouterConfig) -> Connection:
     """Connect, check TLS identity, log in; errors come out classified."""
     stage: Stage = "connect"
 
@@ -199,4 +199,4 @@ async def open_session(config: RouterConfig) -> Session:
         raise translate(exc, stage=stage, what=config.describe()) from exc
     # From now on the per-sentence guard inside librouteros uses the command timeout.
     api.protocol.timeout = config.command_timeout
-    return Session(api, config)
+    return Connection(api, config)

@@ -11,13 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mikrosync.packages.models import Service
-from mikrosync.routeros import (
-    HotspotProfile,
-    HotspotUser,
-    PppProfile,
-    PppSecret,
-    RouterClient,
-)
+from mikrosync.routeros import HotspotProfile, HotspotUser, PppProfile, PppSecret, RouterClient
 from mikrosync.routeros.resources import R, RateProfile, from_row
 
 Login = PppSecret | HotspotUser
@@ -57,7 +51,7 @@ async def _print_all(
     client: RouterClient, kind: type[R], found: RouterLogins, on_row: Counter | None
 ) -> list[R]:
     records: list[R] = []
-    async with client.pool.session() as session:
+    async with client.pool.connection() as session:
         async for row in session.stream(f"{kind.PATH}/print", f"=.proplist={kind.proplist()}"):
             records.append(from_row(kind, row))
             if on_row is not None:

@@ -11,7 +11,7 @@ from mikrosync.routeros import HotspotProfile, PppProfile
 from mikrosync.routeros.resources import RateProfile
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.plan import package_tag
 
 
@@ -27,7 +27,7 @@ def profile_record(package: Package) -> RateProfile | None:
     return None
 
 
-async def sync_package(deps: SyncDeps, package_id: int) -> list[str]:
+async def sync_package(deps: SyncContext, package_id: int) -> list[str]:
     """Ensure the profile on each router using the package; returns the write commands sent.
 
     Router errors propagate (the job retries them); converges ensure the profile too, so a

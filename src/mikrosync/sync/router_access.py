@@ -1,11 +1,16 @@
-"""What the sync routines need, passed in explicitly (never built inside them)."""
+"""How a process reaches its routers: one shared pool per router, the router's connection
+settings, and a short memory of routers that just refused a connection.
+
+`Runtime` holds one (the worker's, kept for its whole life); `Runtime.private_routers()` makes
+one for a single request or CLI run and closes it afterwards, so a web process keeps no router
+connections between requests.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
-from mikrosync.db.session import SessionMaker
 from mikrosync.routeros import PoolRegistry, RouterClient, RouterConfig, TlsOptions
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
@@ -17,11 +22,10 @@ DOWN_HOLD_S = 10.0
 
 
 @dataclass
-class SyncDeps:
-    sessionmaker: SessionMaker
+class RouterAccess:
     vault: Vault
-    registry: PoolRegistry
     settings: Settings
+    registry: PoolRegistry = field(default_factory=PoolRegistry)
     _down_until: dict[int, float] = field(default_factory=dict)
 
     def client(self, router: Router) -> RouterClient:
@@ -50,3 +54,7 @@ class SyncDeps:
 
     def mark_up(self, router_id: int) -> None:
         self._down_until.pop(router_id, None)
+
+    async def close(self) -> None:
+        """Close every pool's idle connections; usable again afterwards."""
+        await self.registry.close()

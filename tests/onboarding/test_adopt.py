@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mikrosync.imports.adopt import adopt, preview
-from mikrosync.imports.adopt_plan import AdoptionPlan
+from mikrosync.onboarding.adopt import adopt, preview
+from mikrosync.onboarding.adopt_plan import AdoptionPlan
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.converge import Outcome

@@ -1,38 +1,29 @@
-"""The worker process's composition root: sync routines wired to the `mikrotik-sync` queue.
+"""The worker's job handlers: each job name of `mikrotik-sync` wired to its sync routine.
 
-`mikrosync worker` calls `run_worker`. Every subscriber job runs the same converge routine; the
-job schedulers (sweeper, router health) are upserted on start, so no separate scheduler
-process exists.
+Every subscriber job runs the same converge routine (the job name is only the reason). Handlers
+that find more work (the sweeper, the health check, expiry, reconciliation) push it themselves;
+a failed push there fails the job, which bullmq retries.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 
 from mikrosync.jobs import names
-from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
-from mikrosync.jobs.schedules import Schedule
-from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
+from mikrosync.jobs.worker import Handler, JobInfo
 from mikrosync.logs import log_context
-from mikrosync.routeros import PoolRegistry
-from mikrosync.runtime import Runtime
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, converge_subscriber
-from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
-from mikrosync.sync.packages import sync_package
+from mikrosync.sync.profiles import sync_package
 from mikrosync.sync.reconcile import reconcile_job
-from mikrosync.sync.routers import active_routers
+from mikrosync.sync.router_state import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
 
 log = logging.getLogger(__name__)
-
-# How often the worker re-asserts its job schedulers (idempotent upserts).
-SCHEDULE_REFRESH_S = 10.0
 
 
 async def _push(queue: JobQueue, hints: list[Hint]) -> int:
@@ -41,7 +32,7 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
     return len(hints)
 
 
-def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
+def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
     async def converge(job: JobInfo) -> str:
         subscriber_id = int(job.data["subscriber_id"])
         attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
@@ -104,57 +95,3 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     handlers[names.SCHEDULE_RECONCILES] = schedule_reconciles
     handlers[names.RECONCILE_ROUTER] = reconcile
     return handlers
-
-
-def schedules(runtime: Runtime) -> list[Schedule]:
-    settings = runtime.settings
-    return [
-        Schedule(names.SWEEP_PENDING, every_ms=int(settings.sweep_interval_s * 1000)),
-        Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
-        Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
-        Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
-    ]
-
-
-async def keep_schedules(queue: JobQueue, wanted: list[Schedule], stop: asyncio.Event) -> None:
-    """Re-upsert the job schedulers now and then: a Redis that restarted empty (or was flushed)
-    would otherwise lose the sweeper, and with it the guarantee that pending rows get pushed."""
-    while not stop.is_set():
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=SCHEDULE_REFRESH_S)
-        if stop.is_set():
-            return
-        try:
-            for schedule in wanted:
-                await queue.upsert_schedule(schedule)
-        except QueueUnavailable as exc:
-            log.warning("cannot refresh job schedulers: %s", exc)
-
-
-async def run_worker(runtime: Runtime, *, concurrency: int, stop: asyncio.Event) -> None:
-    registry = PoolRegistry()
-    deps = SyncDeps(
-        sessionmaker=runtime.sessionmaker,
-        vault=runtime.vault,
-        registry=registry,
-        settings=runtime.settings,
-    )
-    wanted = schedules(runtime)
-    worker = SyncWorker(
-        runtime.redis_url,
-        build_handlers(deps, runtime.queue),
-        concurrency=concurrency,
-        prefix=runtime.settings.queue_prefix,
-        schedules=wanted,
-        attempts=runtime.settings.sync_attempts,
-        lock_duration_ms=int(runtime.settings.job_lock_s * 1000),
-        stalled_interval_ms=int(runtime.settings.stalled_check_s * 1000),
-        shutdown_timeout_s=runtime.settings.shutdown_timeout_s,
-    )
-    keeper = asyncio.create_task(keep_schedules(runtime.queue, wanted, stop))
-    try:
-        await worker.run(stop)
-    finally:
-        stop.set()
-        await keeper
-        await registry.close()

@@ -22,10 +22,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.jobs.errors import QueueUnavailable
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.intent import REQUESTED
 from mikrosync.subscribers.models import Subscriber, SyncEvent, SyncStatus
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 
 # Change-to-confirmation latency buckets, in seconds.
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)

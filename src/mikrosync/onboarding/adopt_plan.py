@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from mikrosync.errors import InvalidInput
-from mikrosync.imports.problems import Problem, check_problem, validation_problems
-from mikrosync.imports.router_logins import LOGIN_KINDS, Login, RouterLogins
+from mikrosync.onboarding.problems import Problem, check_problem, validation_problems
+from mikrosync.onboarding.router_logins import LOGIN_KINDS, Login, RouterLogins
 from mikrosync.packages.models import Package, Service
 from mikrosync.routeros import PppSecret
 from mikrosync.routeros.resources import RateProfile, same_value

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from mikrosync.db.session import make_engine, make_sessionmaker
 from mikrosync.errors import NotFound
-from mikrosync.imports.csv_import import ImportInterrupted, check_csv, commit_rows, import_csv
-from mikrosync.imports.rows import CsvFileError, parse_expiry, read_csv
+from mikrosync.onboarding.csv_import import ImportInterrupted, check_csv, commit_rows, import_csv
+from mikrosync.onboarding.rows import CsvFileError, parse_expiry, read_csv
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from tests.conftest import Staff, TenantFactory

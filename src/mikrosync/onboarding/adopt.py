@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
 from mikrosync.errors import InvalidInput
-from mikrosync.imports.adopt_plan import AdoptionPlan, Candidate, Skip, plan_adoption
-from mikrosync.imports.problems import check_problem
-from mikrosync.imports.router_logins import read_logins
+from mikrosync.onboarding.adopt_plan import AdoptionPlan, Candidate, Skip, plan_adoption
+from mikrosync.onboarding.problems import check_problem
+from mikrosync.onboarding.router_logins import read_logins
 from mikrosync.routeros import RouterClient, RouterOSError, TransientRouterError
 from mikrosync.routeros.resources import RateProfile
 from mikrosync.routers.models import Router
@@ -42,7 +42,7 @@ from mikrosync.subscribers.service import (
     NewSubscriberChecks,
     create_subscribers_bulk,
 )
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import load_desired
 from mikrosync.sync.plan import RouterPlan, plan_subscriber
 from mikrosync.tenants.models import Tenant
@@ -69,7 +69,7 @@ class AdoptionResult:
 
 
 async def preview(
-    deps: SyncDeps, *, tenant_id: int, router: Router, progress: Progress | None = None
+    deps: SyncContext, *, tenant_id: int, router: Router, progress: Progress | None = None
 ) -> AdoptionPlan:
     """Read the router and plan the adoption; writes nothing anywhere."""
     read = 0
@@ -89,7 +89,7 @@ async def preview(
 
 
 async def adopt(
-    deps: SyncDeps,
+    deps: SyncContext,
     router: Router,
     plan: AdoptionPlan,
     *,
@@ -117,7 +117,7 @@ async def adopt(
 class _Adopter:
     def __init__(
         self,
-        deps: SyncDeps,
+        deps: SyncContext,
         client: RouterClient,
         plan: AdoptionPlan,
         result: AdoptionResult,
