@@ -20,7 +20,8 @@ from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
 from mikrosync.logs import log_context
 from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
-from mikrosync.sync.converge import Attempt, converge_subscriber
+from mikrosync.sync.batch import RouterRuns, sync_subscriber
+from mikrosync.sync.converge import Attempt
 from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
@@ -42,11 +43,13 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
 
 
 def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
+    runs = RouterRuns()
+
     async def converge(job: JobInfo) -> str:
         subscriber_id = int(job.data["subscriber_id"])
         attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
         with log_context(job_id=job.id, job=job.name, subscriber_id=subscriber_id):
-            outcome = await converge_subscriber(deps, subscriber_id, attempt)
+            outcome = await sync_subscriber(deps, runs, subscriber_id, attempt)
             log.info("%s attempt %d: %s", job.name, job.attempt, outcome.value)
         return outcome.value
 

@@ -144,6 +144,25 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
         return Outcome.SKIPPED
     if isinstance(claim, _Held):
         return _held(subscriber_id, attempt, claim)
+    return await converge_claimed(deps, claim, attempt, started)
+
+
+def single_claim(
+    desired: DesiredSubscriber,
+    router: Router,
+    token: str,
+    requested_at: datetime | None,
+    fresh: bool,
+    deadline: float,
+) -> _Claim:
+    """A claim taken by the per-router unit of work (`batch.py`) for a batch of one row."""
+    return _Claim(desired, router, token, requested_at, fresh, deadline)
+
+
+async def converge_claimed(
+    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float
+) -> Outcome:
+    """Apply and settle a claimed row (the lease is this run's)."""
     desired, router = claim.desired, claim.router
     if deps.known_down(router.id):
         await _park(deps, claim, attempt, started, f"router {router.name} is offline")
@@ -171,7 +190,7 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
         await asyncio.shield(_release(deps, claim))
         raise
     except Exception as exc:
-        log.exception("converge of subscriber %s failed", subscriber_id)
+        log.exception("converge of subscriber %s failed", desired.subscriber_id)
         await _retry_or_fail(deps, claim, attempt, started, f"internal error: {exc!r}")
         raise
     return await _finish(deps, claim, attempt, started, report)
@@ -191,7 +210,7 @@ def _held(subscriber_id: int, attempt: Attempt, held: _Held) -> Outcome:
     )
 
 
-async def _in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a session and commit it; once more on a fresh connection if the pooled
     one turned out dead (no pre-ping on checkout, so a connection the server closed while it
     sat idle fails its first statement). Every `work` here is safe to run twice."""
@@ -216,7 +235,7 @@ async def _claim(deps: SyncDeps, subscriber_id: int) -> _Claim | _Held | None:
     suspension profile and the router. None if there is no work, `_Held` if another run has it.
     """
     token = uuid.uuid4().hex
-    return await _in_session(deps, lambda session: _claim_in(session, deps, subscriber_id, token))
+    return await in_session(deps, lambda session: _claim_in(session, deps, subscriber_id, token))
 
 
 async def _claim_in(
@@ -327,7 +346,7 @@ async def _release(deps: SyncDeps, claim: _Claim) -> None:
             .execution_options(synchronize_session=False)
         )
 
-    await _in_session(deps, work)
+    await in_session(deps, work)
 
 
 async def _finish(
@@ -357,7 +376,7 @@ async def _finish(
         await _compare_and_set(session, claim)
         return Outcome.SUCCEEDED
 
-    outcome = await _in_session(deps, work)
+    outcome = await in_session(deps, work)
     deps.mark_up(router.id)
     return outcome
 
@@ -440,7 +459,7 @@ async def _settle(
         session.add(_event(claim.desired, attempt, started, outcome, message))
         await _set_status(session, claim, status, status_message)
 
-    await _in_session(deps, work)
+    await in_session(deps, work)
 
 
 async def _park(
@@ -484,7 +503,7 @@ async def _transient(
             async def offline(session: AsyncSession) -> None:
                 await router_state.mark_offline(session, router.id, exc.message)
 
-            await _in_session(deps, offline)
+            await in_session(deps, offline)
         await _park(
             deps, claim, attempt, started, f"waiting for router {router.name}: {exc.message}"
         )
