@@ -35,15 +35,15 @@ from mikrosync.sync import state
 from mikrosync.sync.batch_apply import RowResult, apply_batch
 from mikrosync.sync.converge import (
     Attempt,
+    Claim,
     Outcome,
     converge_budget_s,
     converge_claimed,
     in_session,
     lease_s,
-    single_claim,
+    load_claim,
 )
 from mikrosync.sync.deps import SyncDeps
-from mikrosync.sync.desired import DesiredSubscriber
 from mikrosync.sync.errors import PermanentError, TemporaryError
 from mikrosync.sync.plan import RouterPlan, plan_subscriber
 
@@ -119,8 +119,11 @@ async def _router_of(deps: SyncDeps, subscriber_id: int) -> int | None:
 class _Claimed:
     token: str
     router: Router
-    rows: list[state.ClaimedRow]
-    deadline: float
+    claims: list[Claim]
+
+    @property
+    def rows(self) -> list[state.ClaimedRow]:
+        return [claim.row for claim in self.claims]
 
 
 async def _drain(
@@ -166,36 +169,12 @@ async def _claim(deps: SyncDeps, router_id: int, first: int) -> _Claimed | None:
             lease_s=lease_s(deps.settings),
             first=first,
         )
-        rows = await state.claimed_rows(session, token)
-        if not rows:
+        claims = await load_claim(session, deps, token, deadline)
+        if not claims:
             return None
-        router = await session.get(Router, router_id)
-        assert router is not None
-        return _Claimed(token, router, rows, deadline)
+        return _Claimed(token, claims[0].router, claims)
 
     return await in_session(deps, work)
-
-
-def _desired(deps: SyncDeps, row: state.ClaimedRow) -> DesiredSubscriber:
-    password = deps.vault.decrypt(row.password_encrypted) if row.password_encrypted else None
-    return DesiredSubscriber(
-        subscriber_id=row.id,
-        tenant_id=row.tenant_id,
-        router_id=row.router_id,
-        version=row.desired_version,
-        service=row.service,
-        username=row.username,
-        password=password,
-        remote_address=row.remote_address,
-        static_ip=row.static_ip,
-        is_suspended=row.is_suspended,
-        remove=row.pending_removal,
-        package_id=row.package_id,
-        profile_name=row.profile_name,
-        rate_limit=row.rate_limit,
-        package_change=row.pending_package_id is not None,
-        suspension_profile=row.suspension_profile,
-    )
 
 
 async def _run(
@@ -210,13 +189,11 @@ async def _run(
     if deps.known_down(router.id):
         await _settle_all(deps, claimed, attempt, started, f"router {router.name} is offline")
         return _own(claimed, first, Outcome.WAITING), None, True
-    desired = [_desired(deps, row) for row in claimed.rows]
     plans: list[RouterPlan] = [
-        plan_subscriber(d, fresh=row.synced_version == 0)
-        for d, row in zip(desired, claimed.rows, strict=True)
+        plan_subscriber(claim.desired, fresh=claim.fresh) for claim in claimed.claims
     ]
     try:
-        async with asyncio.timeout_at(claimed.deadline):
+        async with asyncio.timeout_at(claimed.claims[0].deadline):
             report = await apply_batch(deps.client(router), plans)
     except asyncio.CancelledError:
         await asyncio.shield(in_session(deps, lambda s: state.release(s, claimed.token)))
@@ -239,15 +216,8 @@ async def _run_one(
     deps: SyncDeps, claimed: _Claimed, first: int, attempt: Attempt
 ) -> tuple[Outcome | None, Exception | None, bool]:
     """A claim of one row: the single-subscriber converge, with its own error semantics."""
-    row = claimed.rows[0]
-    claim = single_claim(
-        _desired(deps, row),
-        claimed.router,
-        claimed.token,
-        row.requested_at,
-        row.synced_version == 0,
-        claimed.deadline,
-    )
+    claim = claimed.claims[0]
+    row = claim.row
     own = row.id == first
     run_attempt = attempt if own else Attempt(row.operation, attempt.job_id, 1, True)
     try:

@@ -346,3 +346,33 @@ async def release(session: AsyncSession, token: str) -> None:
             sync_claimed_until=None,
         )
     )
+
+
+async def claim_subscriber(
+    session: AsyncSession, *, subscriber_id: int, token: str, lease_s: float
+) -> datetime | None:
+    """Take the lease of one row if it has work and no live lease (one conditional UPDATE).
+
+    Returns until when another run holds it, if it does; None otherwise (taken, or no work:
+    `claimed_rows` tells which).
+    """
+    taken_at = now()
+    c = SUBSCRIBERS.c
+    has_work = (c.id == subscriber_id, *_has_work())
+    taken = await session.execute(
+        update(SUBSCRIBERS)
+        .where(
+            *has_work,
+            # Or this very claim, run again after a dead database connection.
+            or_(_lease_free(taken_at), c.sync_claim == token),
+        )
+        .values(
+            sync_status=SyncStatus.SYNCING.value,
+            sync_claim=token,
+            sync_claimed_until=taken_at + timedelta(seconds=lease_s),
+        )
+    )
+    if taken.rowcount:  # type: ignore[attr-defined]
+        return None
+    until: datetime | None = await session.scalar(select(c.sync_claimed_until).where(*has_work))
+    return until if until is not None and until > taken_at else None
