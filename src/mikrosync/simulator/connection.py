@@ -2,7 +2,7 @@
 
 Created by `server.py` for each accepted connection. Commands are handled strictly one after
 another, as librouteros sends them; `.tag` is echoed but not used for concurrency. The
-session ends on EOF, `/quit`, a `!fatal` or a fault, and always closes its transport.
+connection ends on EOF, `/quit`, a `!fatal` or a fault, and always closes its transport.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from mikrosync.simulator.faults import FaultKind, Faults
 from mikrosync.simulator.protocol import Reply, Request, parse_request
 from mikrosync.simulator.store import Store
 
-__all__ = ["Session", "SessionHost"]
+__all__ = ["Connection", "ConnectionHost"]
 
 BAD_LOGIN = Trap("invalid user name or password (6)")
 
 
-class SessionHost(Protocol):
-    """What a session needs from its router (implemented by `SimRouter`)."""
+class ConnectionHost(Protocol):
+    """What a connection needs from its router (implemented by `SimRouter`)."""
 
     config: SimConfig
     store: Store
@@ -37,14 +37,14 @@ class SessionHost(Protocol):
 
 
 class _Closed(Exception):
-    """Internal: the session is over; the transport is closed in `run`."""
+    """Internal: the connection is over; the transport is closed in `run`."""
 
 
-class Session:
+class Connection:
     """State of one client connection."""
 
     def __init__(
-        self, host: SessionHost, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, host: ConnectionHost, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.host = host
         self.reader = reader
@@ -53,7 +53,7 @@ class Session:
         self.challenge: bytes | None = None
 
     async def run(self) -> None:
-        """Serve until the peer leaves or the session is ended; never raises for I/O errors."""
+        """Serve until the peer leaves or the connection is ended; never raises for I/O errors."""
         try:
             while True:
                 words = await read_sentence(self.reader)
