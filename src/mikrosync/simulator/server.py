@@ -1,7 +1,7 @@
 """`SimRouter`: one simulated router — listeners, connections, knobs and the test-facing API.
 
 Owns the listening sockets (plain and optional TLS), the open connections, the router's single
-"CPU" lock, the armed faults and the background dialer. Tests and the CLI drive it through
+"CPU", the armed faults and the background dialer. Tests and the CLI drive it through
 the methods below; `connection.py` does the per-connection work.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 from mikrosync.simulator.config import SimConfig
-from mikrosync.simulator.connection import Connection
+from mikrosync.simulator.connection import Connection, Cpu
 from mikrosync.simulator.faults import Fault, FaultKind, Faults
 from mikrosync.simulator.live import KINDS, Live
 from mikrosync.simulator.state import dump_state, load_state, seed_secrets
@@ -31,7 +31,7 @@ class SimRouter:
         self.store = Store(self.config.version, self.config.identity)
         self.live = Live(self.store, seed=self.config.seed)
         self.faults = Faults()
-        self.cpu = asyncio.Lock()
+        self.cpu = Cpu()
         self.command_log: list[str] = []
         self.host = "127.0.0.1"
         self.port = 0
@@ -124,11 +124,13 @@ class SimRouter:
     # -- knobs --------------------------------------------------------------------------------
 
     def set_latency(self, ms: float) -> None:
-        """Round-trip time: delays every reply, and a new connection's first one once more."""
+        """Round-trip time: a reply arrives RTT (plus queued service) after its command was sent;
+        commands pipelined on one connection share it. A new connection's first reply comes one
+        RTT later (the TCP handshake). Applies to commands read from now on."""
         self.config.latency_ms = ms
 
     def set_service_time(self, ms: float) -> None:
-        """Time each command holds the router's CPU; commands of all connections queue for it."""
+        """CPU time of each command; the commands of all connections queue for the one CPU."""
         self.config.service_ms = ms
 
     def set_max_sessions(self, n: int) -> None:
