@@ -1,7 +1,7 @@
 """Scripted faults: what the next N matching commands suffer instead of a clean reply.
 
-Set from tests through `SimRouter.stall_next()` and friends; consumed by `session.py` once per
-logged-in command (login itself is never faulted, so a faulted router still accepts sessions).
+Set from tests through `SimRouter.stall_next()` and friends; consumed by `connection.py` once per
+logged-in command (login itself is never faulted, so a faulted router still accepts logins).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class FaultKind(Enum):
     FATAL = "fatal"
     """`!fatal <message>` instead of running the command, then close."""
     TRAP = "trap"
-    """`!trap` (+ `!done`) instead of running the command; the session survives."""
+    """`!trap` (+ `!done`) instead of running the command; the connection survives."""
 
 
 @dataclass
