@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mikrosync.logs import add_log_context
 from mikrosync.routeros import ConnectError, SessionLimit, TransientRouterError
 from mikrosync.routers.models import Router
-from mikrosync.subscribers.models import Subscriber
+from mikrosync.subscribers.models import Subscriber, SyncStatus
 from mikrosync.sync import routers as router_state
 from mikrosync.sync import state
 from mikrosync.sync.batch_apply import RowResult, apply_batch
@@ -78,39 +78,31 @@ class RouterRuns:
 
 
 async def sync_subscriber(
-    deps: SyncDeps,
-    runs: RouterRuns,
-    subscriber_id: int,
-    attempt: Attempt,
-    *,
-    router_id: int | None = None,
+    deps: SyncDeps, runs: RouterRuns, subscriber_id: int, attempt: Attempt
 ) -> Outcome:
     """Run a subscriber job: drain the subscriber's router, this subscriber first."""
+    router_id = await _owed_router(deps, subscriber_id)
     if router_id is None:
-        router_id = await _router_of(deps, subscriber_id)
-        if router_id is None:
-            return Outcome.SKIPPED
+        # Already synced (a run of its router took it), removed, or in error: one SELECT, no
+        # claim. Most jobs of a mass change end here once the first ones drained the router.
+        return Outcome.SKIPPED
     if not runs.enter(router_id):
         return Outcome.BUSY
     try:
-        outcome = await _drain(deps, runs, router_id, subscriber_id, attempt)
+        return await _drain(deps, runs, router_id, subscriber_id, attempt)
     finally:
         runs.leave(router_id)
-    if outcome is Outcome.SKIPPED:
-        # Not on that router (moved since the job was pushed), or another run has it.
-        actual = await _router_of(deps, subscriber_id)
-        if actual is not None and actual != router_id and runs.enter(actual):
-            try:
-                outcome = await _drain(deps, runs, actual, subscriber_id, attempt)
-            finally:
-                runs.leave(actual)
-    return outcome
 
 
-async def _router_of(deps: SyncDeps, subscriber_id: int) -> int | None:
+async def _owed_router(deps: SyncDeps, subscriber_id: int) -> int | None:
+    """The subscriber's router, if the subscriber has work (whoever holds its lease)."""
     async with deps.sessionmaker() as session:
         found: int | None = await session.scalar(
-            select(Subscriber.router_id).where(Subscriber.id == subscriber_id)
+            select(Subscriber.router_id).where(
+                Subscriber.id == subscriber_id,
+                Subscriber.sync_status != SyncStatus.ERROR,
+                Subscriber.synced_version < Subscriber.desired_version,
+            )
         )
         return found
 
