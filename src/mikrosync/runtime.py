@@ -83,7 +83,8 @@ class Runtime:
             if len(jobs) == 1:
                 await self.queue.push_subscriber(*jobs[0])
             elif jobs:
-                await self.queue.push_subscribers(jobs)
+                routers = {s.id: s.router_id for s in subscribers}
+                await self.queue.push_subscribers(jobs, routers=routers)
             await self._schedule_expiry(subscribers)
         except QueueUnavailable as exc:
             log.warning(

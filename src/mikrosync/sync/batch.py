@@ -23,7 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.logs import add_log_context
@@ -94,17 +94,35 @@ async def sync_subscriber(
         runs.leave(router_id)
 
 
+async def sync_router(
+    deps: SyncDeps, runs: RouterRuns, router_id: int, attempt: Attempt, first: int | None = None
+) -> Outcome:
+    """Run a router job (many subscribers of one router pushed at once): drain the router."""
+    if not runs.enter(router_id):
+        return Outcome.BUSY
+    try:
+        return await _drain(deps, runs, router_id, first, attempt)
+    finally:
+        runs.leave(router_id)
+
+
 async def _owed_router(deps: SyncDeps, subscriber_id: int) -> int | None:
     """The subscriber's router, if the subscriber has work (whoever holds its lease)."""
+    has_work = and_(
+        Subscriber.sync_status != SyncStatus.ERROR,
+        Subscriber.synced_version < Subscriber.desired_version,
+    )
     async with deps.sessionmaker() as session:
-        found: int | None = await session.scalar(
-            select(Subscriber.router_id).where(
-                Subscriber.id == subscriber_id,
-                Subscriber.sync_status != SyncStatus.ERROR,
-                Subscriber.synced_version < Subscriber.desired_version,
+        found = (
+            await session.execute(
+                select(Subscriber.router_id, has_work).where(Subscriber.id == subscriber_id)
             )
-        )
-        return found
+        ).first()
+    if found is None:
+        return None
+    router_id, owed = found
+    add_log_context(router_id=router_id)
+    return int(router_id) if owed else None
 
 
 @dataclass
@@ -119,7 +137,7 @@ class _Claimed:
 
 
 async def _drain(
-    deps: SyncDeps, runs: RouterRuns, router_id: int, first: int, attempt: Attempt
+    deps: SyncDeps, runs: RouterRuns, router_id: int, first: int | None, attempt: Attempt
 ) -> Outcome:
     """Claim and converge the router's owed rows until none is left (or the router is out).
 
@@ -148,7 +166,7 @@ async def _drain(
     return mine
 
 
-async def _claim(deps: SyncDeps, router_id: int, first: int) -> _Claimed | None:
+async def _claim(deps: SyncDeps, router_id: int, first: int | None) -> _Claimed | None:
     token = uuid.uuid4().hex
 
     async def work(session: AsyncSession) -> _Claimed | None:
@@ -170,7 +188,7 @@ async def _claim(deps: SyncDeps, router_id: int, first: int) -> _Claimed | None:
 
 
 async def _run(
-    deps: SyncDeps, claimed: _Claimed, first: int, attempt: Attempt
+    deps: SyncDeps, claimed: _Claimed, first: int | None, attempt: Attempt
 ) -> tuple[Outcome | None, Exception | None, bool]:
     """Converge one claim. Returns `first`'s outcome (None if not in this claim), its error to
     raise, and whether to stop draining (the router is unreachable)."""
@@ -200,17 +218,20 @@ async def _run(
     return await _settle_results(deps, claimed, first, attempt, started, report.results)
 
 
-def _own(claimed: _Claimed, first: int, outcome: Outcome) -> Outcome | None:
+def _own(claimed: _Claimed, first: int | None, outcome: Outcome) -> Outcome | None:
+    if first is None:  # a router job: the batch's outcome is the job's
+        return outcome
     return outcome if any(row.id == first for row in claimed.rows) else None
 
 
 async def _run_one(
-    deps: SyncDeps, claimed: _Claimed, first: int, attempt: Attempt
+    deps: SyncDeps, claimed: _Claimed, first: int | None, attempt: Attempt
 ) -> tuple[Outcome | None, Exception | None, bool]:
     """A claim of one row: the single-subscriber converge, with its own error semantics."""
     claim = claimed.claims[0]
     row = claim.row
     own = row.id == first
+    router_job = first is None
     run_attempt = attempt if own else Attempt(row.operation, attempt.job_id, 1, True)
     try:
         outcome = await converge_claimed(deps, claim, run_attempt, time.monotonic())
@@ -221,13 +242,13 @@ async def _run_one(
         # The row is pending again: this job comes back (with backoff) to drain once more.
         return None, exc, True
     stop = outcome is Outcome.WAITING
-    return (outcome if own else None), None, stop
+    return (outcome if own or router_job else None), None, stop
 
 
 async def _unreachable(
     deps: SyncDeps,
     claimed: _Claimed,
-    first: int,
+    first: int | None,
     attempt: Attempt,
     started: float,
     exc: BaseException,
@@ -276,7 +297,7 @@ async def _settle_all(
 async def _settle_results(
     deps: SyncDeps,
     claimed: _Claimed,
-    first: int,
+    first: int | None,
     attempt: Attempt,
     started: float,
     results: list[RowResult],
@@ -323,6 +344,9 @@ async def _settle_results(
     await in_session(deps, work)
     if any(s.outcome == state.RowOutcome.SUCCEEDED for s in settlements):
         deps.mark_up(claimed.router.id)
+    if first is None:
+        succeeded = any(s.outcome == state.RowOutcome.SUCCEEDED for s in settlements)
+        own = Outcome.SUCCEEDED if succeeded else Outcome.WAITING
     if retry_later and error is None:
         # Rows to retry that are not the job's own: this job comes back for them.
         error = TemporaryError("some subscribers of the batch are to be retried")

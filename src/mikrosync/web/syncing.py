@@ -33,7 +33,10 @@ async def push_hints(runtime: Runtime, hints: Sequence[Hint]) -> None:
     if not hints:
         return
     try:
-        await runtime.queue.push_subscribers([(h.job_name, h.subscriber_id) for h in hints])
+        await runtime.queue.push_subscribers(
+            [(h.job_name, h.subscriber_id) for h in hints],
+            routers={h.subscriber_id: h.router_id for h in hints if h.router_id is not None},
+        )
     except QueueUnavailable as exc:
         log.warning("job push failed (%s); the sweeper will push %d job(s)", exc, len(hints))
 
