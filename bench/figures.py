@@ -9,6 +9,7 @@ from one caused by mikrosync.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from bench.bound import Bound
@@ -45,10 +46,20 @@ def bound_rows(
 
 
 def cpu_split(cpu: Mapping[str, float], seconds: float) -> str:
-    """`workers 1.2, api 0.1, ... CPU-s in 2.0 s (0.75 cores)`."""
+    """`workers 1.2, api 0.1, ... CPU-s in 2.0 s (0.75 cores; the machine 1.9 of 2 busy)`."""
     busy = sum(cpu.get(part, 0.0) for part in PARTS)
     parts = ", ".join(f"{part} {cpu.get(part, 0.0):.2f}" for part in PARTS)
-    return f"{parts} CPU-s in {seconds:.2f} s ({busy / max(seconds, 1e-9):.2f} cores in all)"
+    window = max(seconds, 1e-9)
+    text = f"{parts} CPU-s in {seconds:.2f} s ({busy / window:.2f} cores in all"
+    machine = cpu.get("machine (every process)")
+    if machine is not None:
+        # Everyone else's load on a shared machine: cores busy that were none of ours.
+        text += (
+            f"; the machine's {os.cpu_count()} CPUs {machine / window:.2f} busy, "
+            f"{max(0.0, machine - busy - cpu.get('bench driver', 0.0)) / window:.2f} of it "
+            "other work"
+        )
+    return text + ")"
 
 
 def cpu_rows(
