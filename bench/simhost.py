@@ -124,6 +124,14 @@ async def _handle(request: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a 
         return await _start(request)
     if op == "stop":
         return await _stop(request)
+    if op == "down":
+        for index in request["indexes"]:
+            await HOST.routers[index].router.go_down()
+        return {}
+    if op == "up":
+        for index in request["indexes"]:
+            await HOST.routers[index].router.come_up()
+        return {}
     if op == "set_latency":
         for index in request["indexes"]:
             HOST.routers[index].router.set_latency(float(request["ms"]))

@@ -8,6 +8,7 @@ the methods below; `connection.py` does the per-connection work.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from mikrosync.simulator.config import SimConfig
@@ -41,6 +42,7 @@ class SimRouter:
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dialer: asyncio.Task[None] | None = None
+        self._deaths: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -156,9 +158,13 @@ class SimRouter:
         """The next n commands run, then the connection closes after part of the reply."""
         self.faults.arm(Fault(FaultKind.DROP, n, path))
 
-    def ghost_next(self, n: int = 1, path: str | None = None) -> None:
-        """The next n commands run, then the connection closes before any reply byte."""
-        self.faults.arm(Fault(FaultKind.GHOST, n, path))
+    def ghost_next(self, n: int = 1, path: str | None = None, after: int = 0) -> None:
+        """The next n commands run, then the connection closes before any reply byte.
+
+        With `after=k`, k matching commands are answered first: the replies of commands k+1
+        to k+n of a burst are lost although the router applied them (a TCP connection that
+        loses data dies with it)."""
+        self.faults.arm(Fault(FaultKind.GHOST, n, path, after=after))
 
     def fatal_next(
         self, n: int = 1, message: str = "session terminated on request", path: str | None = None
@@ -172,9 +178,40 @@ class SimRouter:
         n: int = 1,
         message: str = "failure: simulated",
         category: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next n commands matching `path` (command or menu prefix) get this `!trap`."""
-        self.faults.arm(Fault(FaultKind.TRAP, n, path, message, category))
+        """The next n commands matching `path` (command or menu prefix) get this `!trap`;
+        with `after=k`, only once k matching commands ran (one row of a burst refused)."""
+        self.faults.arm(Fault(FaultKind.TRAP, n, path, message, category, after=after))
+
+    def die_after(self, k: int, down_s: float, path: str | None = None) -> None:
+        """A router dying mid-pipeline: k matching commands run; the next one is never
+        executed nor answered, every connection is cut (whatever they had in flight is lost),
+        connections are refused for `down_s` seconds, then the router is back up."""
+        self.faults.arm(Fault(FaultKind.STALL, 1, path, after=k, hook=lambda: self._die(down_s)))
+
+    def on_command(self, hook: Callable[[], None], after: int = 0, path: str | None = None) -> None:
+        """Call `hook` when the (after+1)-th matching command arrives, before it runs; the
+        command then runs and is answered as usual (a cue: a test kills its sender)."""
+        self.faults.arm(Fault(FaultKind.PASS, 1, path, after=after, hook=hook))
+
+    def _die(self, down_s: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._down_for(down_s))
+        self._deaths.add(task)
+        task.add_done_callback(self._deaths.discard)
+
+    async def _down_for(self, down_s: float) -> None:
+        await self.go_down()
+        # Tracked only now: going down cancels the tracked tasks, and this one must survive
+        # its own go_down; a stop() while it sleeps cancels it, so a stopped router stays down.
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await asyncio.sleep(down_s)
+            await self.come_up()
+        finally:
+            self._tasks.discard(task)
 
     def clear_faults(self) -> None:
         """Disarm every pending fault."""
