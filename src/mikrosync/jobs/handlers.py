@@ -14,8 +14,9 @@ from mikrosync.jobs import names
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.worker import Handler, JobInfo
 from mikrosync.logs import log_context
+from mikrosync.sync.batch import RouterRuns, sync_router, sync_subscriber
 from mikrosync.sync.context import SyncContext
-from mikrosync.sync.converge import Attempt, converge_subscriber
+from mikrosync.sync.converge import Attempt
 from mikrosync.sync.expiry import active_tenant_ids, expire_due
 from mikrosync.sync.health import check_all_routers
 from mikrosync.sync.profiles import sync_package
@@ -28,16 +29,33 @@ log = logging.getLogger(__name__)
 
 async def _push(queue: JobQueue, hints: list[Hint]) -> int:
     if hints:
-        await queue.push_subscribers([(hint.job_name, hint.subscriber_id) for hint in hints])
+        await queue.push_subscribers(
+            [(hint.job_name, hint.subscriber_id) for hint in hints],
+            routers={h.subscriber_id: h.router_id for h in hints if h.router_id is not None},
+        )
     return len(hints)
 
 
+async def _converge_router(deps: SyncContext, runs: RouterRuns, job: JobInfo) -> str:
+    """A job that carries many subscribers of one router (see `JobQueue.push_subscribers`)."""
+    router_id = int(job.data["router_id"])
+    attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
+    with log_context(job_id=job.id, job=job.name, router_id=router_id):
+        outcome = await sync_router(deps, runs, router_id, attempt)
+        log.info("%s attempt %d (router %s): %s", job.name, job.attempt, router_id, outcome.value)
+    return outcome.value
+
+
 def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
+    runs = RouterRuns()
+
     async def converge(job: JobInfo) -> str:
+        if "subscriber_id" not in job.data and "router_id" in job.data:
+            return await _converge_router(deps, runs, job)
         subscriber_id = int(job.data["subscriber_id"])
         attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
         with log_context(job_id=job.id, job=job.name, subscriber_id=subscriber_id):
-            outcome = await converge_subscriber(deps, subscriber_id, attempt)
+            outcome = await sync_subscriber(deps, runs, subscriber_id, attempt)
             log.info("%s attempt %d: %s", job.name, job.attempt, outcome.value)
         return outcome.value
 

@@ -34,7 +34,8 @@ async def push_intents(queue: JobQueue, subscribers: Iterable[Subscriber]) -> No
         if len(jobs) == 1:
             await queue.push_subscriber(*jobs[0])
         elif jobs:
-            await queue.push_subscribers(jobs)
+            routers = {s.id: s.router_id for s in subscribers}
+            await queue.push_subscribers(jobs, routers=routers)
         await _schedule_expiry(queue, subscribers)
     except QueueUnavailable as exc:
         log.warning("job push failed (%s); the sweeper will push %d job(s) later", exc, len(jobs))
@@ -87,6 +88,9 @@ async def push_hints(queue: JobQueue, hints: Sequence[Hint]) -> None:
     if not hints:
         return
     try:
-        await queue.push_subscribers([(h.job_name, h.subscriber_id) for h in hints])
+        await queue.push_subscribers(
+            [(h.job_name, h.subscriber_id) for h in hints],
+            routers={h.subscriber_id: h.router_id for h in hints if h.router_id is not None},
+        )
     except QueueUnavailable as exc:
         log.warning("job push failed (%s); the sweeper will push %d job(s)", exc, len(hints))

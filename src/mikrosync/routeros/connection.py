@@ -115,6 +115,22 @@ class Connection:
         self.last_done: Row = {}
         """Attributes of the last ``!done`` (``ret`` holds the id an ``add`` created)."""
 
+    def streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The socket's streams, for the pipelined reader (``pipeline.py``)."""
+        transport = self._api.protocol.transport
+        return transport.reader, transport.writer
+
+    @property
+    def encoding(self) -> str:
+        return self._config.encoding
+
+    @property
+    def command_timeout(self) -> float:
+        return self._config.command_timeout
+
+    def describe(self) -> str:
+        return self._config.describe()
+
     def looks_alive(self) -> bool:
         """Cheap check before reuse: did the router close the socket while we were idle?"""
         transport = self._api.protocol.transport

@@ -75,5 +75,9 @@ def interleave_by_router(subscribers: Sequence[Subscriber]) -> list[Hint]:
     queues = list(by_router.values())
     hints: list[Hint] = []
     for index in range(max((len(q) for q in queues), default=0)):
-        hints.extend(Hint(q[index].id, Operation.DISCONNECT_USER) for q in queues if index < len(q))
+        hints.extend(
+            Hint(q[index].id, Operation.DISCONNECT_USER, q[index].router_id)
+            for q in queues
+            if index < len(q)
+        )
     return hints

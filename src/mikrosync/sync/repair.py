@@ -222,7 +222,7 @@ async def _record_fixes(
                 operation = job_for(row)
                 message = "drift: " + "; ".join(d.detail for d in found[subscriber_id])
                 record_intent(session, row, operation, actor=ACTOR, message=message)
-                repairs.jobs.append(Hint(row.id, operation.value))
+                repairs.jobs.append(Hint(row.id, operation.value, row.router_id))
                 for drift in found[subscriber_id]:
                     repairs.note(drift, "converge", "queued")
             await session.commit()

@@ -29,6 +29,7 @@ class Hint:
 
     subscriber_id: int
     job_name: str
+    router_id: int | None = None
 
 
 async def take_stale(deps: SyncContext, *, limit: int = SWEEP_BATCH) -> list[Hint]:
@@ -74,7 +75,7 @@ async def take_router_pending(deps: SyncContext, router_id: int) -> list[Hint]:
 async def _stamp(deps: SyncContext, query: object) -> list[Hint]:
     async with deps.sessionmaker() as session:
         rows = (await session.scalars(query)).all()  # type: ignore[call-overload]
-        hints = [Hint(row.id, job_for(row)) for row in rows]
+        hints = [Hint(row.id, job_for(row), row.router_id) for row in rows]
         if hints:
             await session.execute(
                 update(Subscriber)
