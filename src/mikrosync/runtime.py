@@ -129,6 +129,18 @@ class Runtime:
                 exc,
             )
 
+    async def push_voucher_batch(self, batch_id: int) -> None:
+        """Push `syncVoucherBatch` after a batch was created, deleted or retried (best effort:
+        the voucher scan re-pushes a batch whose hint went stale)."""
+        try:
+            await self.queue.push(
+                names.SYNC_VOUCHER_BATCH,
+                {"batch_id": batch_id},
+                dedup_id=names.voucher_batch_dedup_id(batch_id),
+            )
+        except QueueUnavailable as exc:
+            log.warning("syncVoucherBatch push failed (%s); the voucher scan pushes it later", exc)
+
     async def close(self) -> None:
         if self._queue_opened:
             await self.queue.close()

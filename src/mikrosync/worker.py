@@ -28,6 +28,8 @@ from mikrosync.sync.packages import sync_package
 from mikrosync.sync.reconcile import reconcile_job
 from mikrosync.sync.routers import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
+from mikrosync.vouchers.carry import carry_batch
+from mikrosync.vouchers.lifecycle import scan_all, stale_batches
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,28 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
     if hints:
         await queue.push_subscribers([(hint.job_name, hint.subscriber_id) for hint in hints])
     return len(hints)
+
+
+def voucher_handlers(deps: SyncDeps, queue: JobQueue) -> dict[str, Handler]:
+    """`syncVoucherBatch` and the periodic `scanVouchers` (docs/vouchers.md)."""
+
+    async def voucher_batch(job: JobInfo) -> dict[str, object]:
+        batch_id = int(job.data["batch_id"])
+        with log_context(job_id=job.id, job=job.name, batch_id=batch_id):
+            return (await carry_batch(deps, batch_id)).as_dict()
+
+    async def scan_vouchers(_job: JobInfo) -> dict[str, int]:
+        owed, errors = await scan_all(deps)
+        stale = await stale_batches(deps, deps.settings.sweep_stale_after_s)
+        for batch_id in sorted({*owed, *stale}):
+            await queue.push(
+                names.SYNC_VOUCHER_BATCH,
+                {"batch_id": batch_id},
+                dedup_id=names.voucher_batch_dedup_id(batch_id),
+            )
+        return {"owed": len(owed), "stale": len(stale), "unreachable": len(errors)}
+
+    return {names.SYNC_VOUCHER_BATCH: voucher_batch, names.SCAN_VOUCHERS: scan_vouchers}
 
 
 def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
@@ -96,6 +120,7 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
         return {"run_id": outcome.run_id, "status": str(outcome.status), "fixes": pushed}
 
     handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
+    handlers.update(voucher_handlers(deps, queue))
     handlers[names.SWEEP_PENDING] = sweep
     handlers[names.CHECK_ROUTER_HEALTH] = health
     handlers[names.SCHEDULE_EXPIRED] = schedule_expiry
@@ -113,6 +138,7 @@ def schedules(runtime: Runtime) -> list[Schedule]:
         Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
         Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
         Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
+        Schedule(names.SCAN_VOUCHERS, every_ms=int(settings.voucher_scan_interval_s * 1000)),
     ]
 
 

@@ -5,6 +5,7 @@ from mikrosync.packages.models import Package
 from mikrosync.routers.models import ReconcileRun, Router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.tenants.models import StaffUser, Tenant
+from mikrosync.vouchers.models import Voucher, VoucherBatch, VoucherEvent
 
 __all__ = [
     "Base",
@@ -15,4 +16,7 @@ __all__ = [
     "Subscriber",
     "SyncEvent",
     "Tenant",
+    "Voucher",
+    "VoucherBatch",
+    "VoucherEvent",
 ]
