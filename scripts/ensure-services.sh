@@ -60,4 +60,9 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "ensure-services: installing Chromium"
   apt_install chromium
 fi
-echo "ensure-services: PostgreSQL, Redis and Chromium are ready"
+# The voucher sheet test renders a PDF page to PNG with poppler's pdftoppm.
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  echo "ensure-services: installing poppler-utils (pdftoppm)"
+  apt_install poppler-utils
+fi
+echo "ensure-services: PostgreSQL, Redis, Chromium and pdftoppm are ready"

@@ -22,6 +22,7 @@ from mikrosync.api.routes import (
     subscribers,
     tenant_settings,
     tenants,
+    vouchers,
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.runtime import Runtime
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         imports,
         subscribers,
         queue,
+        vouchers,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -133,7 +133,7 @@ async def scan_router(deps: CarryDeps, router: Router) -> list[int]:
                 VoucherBatch.status.in_((BatchStatus.SYNCED, BatchStatus.PENDING)),
             )
         )
-        rows = (await session.execute(query)).tuples().all()
+        rows = (await session.execute(query)).all()
     if not rows:
         return []
     usage = await read_usage(deps, router)

@@ -387,5 +387,5 @@ async def batch_counts(session: AsyncSession, *, tenant_id: int, batch_id: int) 
         .group_by(Voucher.state)
     )
     counts = dict.fromkeys((s.value for s in VoucherState), 0)
-    counts.update(dict((await session.execute(query)).tuples().all()))
+    counts.update(dict((await session.execute(query)).all()))
     return counts
