@@ -126,7 +126,7 @@ async def test_sheet_renders_codes_and_qr_codes(client: httpx.AsyncClient, owner
             pdftoppm,
             "-png",
             "-r",
-            "60",
+            "150",
             "-f",
             "1",
             "-l",
@@ -139,10 +139,26 @@ async def test_sheet_renders_codes_and_qr_codes(client: httpx.AsyncClient, owner
     )
     with Image.open(SCREENSHOTS / "vouchers-sheet.png") as image:
         grey = image.convert("L")
-        assert grey.size[0] > 400
+        assert grey.size[0] > 1000
         dark = sum(grey.histogram()[:100])
-    # QR modules and code text: a sheet of 21 cards is far from blank.
-    assert dark > 20_000
+    assert dark > 50_000  # QR modules and code text: a sheet of 21 cards is far from blank
+    zbarimg = shutil.which("zbarimg")
+    assert zbarimg, "zbarimg missing: run scripts/ensure-services.sh"
+    scanned = subprocess.run(
+        [zbarimg, "-q", "--raw", str(SCREENSHOTS / "vouchers-sheet.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(scanned) == 21
+    export = await client.get(
+        f"/api/v1/voucher-batches/{batch['id']}/export.csv", headers=owner.headers
+    )
+    wanted = {
+        f"http://10.5.50.1/login?username={row['code']}&password={row['password']}"
+        for row in csv.DictReader(io.StringIO(export.text))
+    }
+    assert set(scanned) <= wanted  # every QR code logs in with its own card's voucher
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert re.search(r"^Pages:\s+2$", info.stdout, re.MULTILINE), info.stdout
     text = subprocess.run(
