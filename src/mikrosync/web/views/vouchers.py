@@ -44,7 +44,7 @@ _FIELDS = (
     "comment",
     "login_url",
 )
-SHOWN_VOUCHERS = 500
+SHOWN_VOUCHERS = 100
 BUSY = (BatchStatus.PENDING, BatchStatus.DELETING)
 
 
@@ -131,6 +131,7 @@ async def batch_detail(request: Request, batch_id: Id, db: DbDep, user: Reader) 
         "router": found,
         "states": states,
         "progress": progress_text(batch, states),
+        "validity": exports.validity_text(batch),
         "busy": batch.status in BUSY,
         "sold": sold,
         "total": total,
