@@ -21,6 +21,7 @@ from mikrosync.jobs import names
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
+from mikrosync.live.reader import LiveReader
 from mikrosync.login_throttle import LoginThrottle
 from mikrosync.security.vault import Vault
 from mikrosync.settings import Settings
@@ -39,6 +40,7 @@ class Runtime:
     secret_key: str
     _queue_opened: bool = field(default=False, repr=False)
     _throttle_opened: bool = field(default=False, repr=False)
+    _live_opened: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -68,6 +70,12 @@ class Runtime:
     def login_throttle(self) -> LoginThrottle:
         self._throttle_opened = True
         return LoginThrottle(self.redis_url, prefix=self.settings.queue_prefix)
+
+    @cached_property
+    def live(self) -> LiveReader:
+        """Cached reads of who is online and of router resources (the console's, not sync's)."""
+        self._live_opened = True
+        return LiveReader(self.sessionmaker, self.vault, self.settings)
 
     async def hint(self, subscribers: Iterable[Subscriber]) -> None:
         """After a commit: push the job of each subscriber with an outstanding change, and a
@@ -146,4 +154,6 @@ class Runtime:
             await self.queue.close()
         if self._throttle_opened:
             await self.login_throttle.close()
+        if self._live_opened:
+            await self.live.close()
         await self.engine.dispose()

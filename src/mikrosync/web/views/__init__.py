@@ -8,6 +8,7 @@ from mikrosync.web.deps import csrf_guard
 from mikrosync.web.views import (
     auth,
     dashboard,
+    live,
     packages,
     routers,
     settings,
@@ -19,6 +20,6 @@ from mikrosync.web.views import (
 def build_router() -> APIRouter:
     """Every web view, behind the CSRF check (which lets safe methods through)."""
     web = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (auth, dashboard, subscribers, routers, packages, vouchers, settings):
+    for module in (auth, dashboard, live, subscribers, routers, packages, vouchers, settings):
         web.include_router(module.router)
     return web
