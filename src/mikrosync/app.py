@@ -15,6 +15,7 @@ from mikrosync.api.routes import (
     auth,
     health,
     imports,
+    live,
     packages,
     queue,
     reconcile,
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         subscribers,
         queue,
         vouchers,
+        live,
     ):
         api.include_router(module.router)
     app.include_router(api)
