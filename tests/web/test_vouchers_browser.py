@@ -1,6 +1,7 @@
 """Vouchers in a real browser (headless Chromium) against real `serve` and `worker` processes
 and a simulated router over TCP: a batch created from the console reaches the router in full,
-with its progress shown live, and survives the router going down halfway."""
+with its progress shown live, and survives the router going down halfway; live sessions show
+on the router page and can be ended."""
 
 from __future__ import annotations
 
@@ -88,3 +89,26 @@ async def test_batch_survives_the_router_going_down_halfway(owner_ui: UI, site: 
     users = _batch_users(site, batch_id)
     assert len(users) == 1500 and len({u["name"] for u in users}) == 1500
     assert len({u["comment"] for u in users}) == 1500
+
+
+async def test_sessions_show_live_and_can_be_ended(owner_ui: UI, site: Site) -> None:
+    """The router page lists who is online, refreshed without a reload; Disconnect ends one
+    session on the router and the subscriber's timeline says who did it."""
+    subscriber = await site.subscriber("hotspot")
+    await site.synced(subscriber["id"])
+    page = owner_ui.page
+    await page.goto(f"/routers/{site.router['id']}")
+    await page.evaluate("window.__noReload = true")
+    await expect(page.locator("#online-count")).to_have_text("0")
+    assert site.sim.dial_in("hotspot", subscriber["username"])
+    row = page.locator(f"tr.session[data-name='{subscriber['username']}']")
+    await expect(row).to_be_visible()  # appears by the 5 s poll
+    assert await page.evaluate("window.__noReload === true"), "the page was reloaded"
+    await expect(page.locator("#router-resource")).to_contain_text("CHR")
+    await owner_ui.shot("online")
+    await row.locator("button", has_text="Disconnect").click()
+    await expect(page.locator(".flash")).to_contain_text("ended")
+    assert site.sim.rows("/ip/hotspot/active") == []
+    await page.goto(f"/subscribers/{subscriber['id']}")
+    await expect(page.locator("table.timeline")).to_contain_text("disconnectSession")
+    await owner_ui.shot("timeline")
