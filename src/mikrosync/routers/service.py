@@ -12,6 +12,7 @@ from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import ONE_TRUST_MODE, RouterCreate, RouterUpdate, both_trust_modes
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
+from mikrosync.vouchers.models import BatchStatus, VoucherBatch
 
 
 async def get_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> Router:
@@ -100,6 +101,14 @@ async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int
         raise Conflict(
             f"router {router.name!r} still has {subscribers} subscriber(s); delete or move "
             "them first"
+        )
+    live_batches = select(func.count()).where(
+        VoucherBatch.router_id == router.id, VoucherBatch.status != BatchStatus.DELETED
+    )
+    batches = (await session.execute(live_batches)).scalar_one()
+    if batches:
+        raise Conflict(
+            f"router {router.name!r} still has {batches} voucher batch(es); delete them first"
         )
     await session.delete(router)
     await session.commit()

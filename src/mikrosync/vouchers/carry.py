@@ -25,6 +25,7 @@ batch in `error` with the router's own words.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -321,15 +322,28 @@ async def _count_on_router(session: AsyncSession, batch_id: int) -> None:
 # -- removing ---------------------------------------------------------------------------------
 
 
-async def _remove_ids(client: RouterClient, ids: Sequence[str]) -> None:
+async def remove_ids(client: RouterClient, ids: Sequence[str]) -> None:
+    """Remove users by `.id`, many per command. One already gone (removed meanwhile by the
+    voucher scan, or by hand) fails its whole command, so that chunk is retried id by id,
+    skipping the missing ones."""
     for start in range(0, len(ids), REMOVE_CHUNK):
-        part = ",".join(ids[start : start + REMOVE_CHUNK])
+        part = list(ids[start : start + REMOVE_CHUNK])
+        try:
+            await _remove(client, ",".join(part))
+        except PermanentTrap as trap:
+            if "no such item" not in trap.message:
+                raise
+            for item_id in part:
+                with suppress(PermanentTrap):
+                    await _remove(client, item_id)
 
-        async def remove(session: Session, part: str = part) -> None:
-            await session.run(f"{USER_PATH}/remove", f"=.id={part}")
 
-        client.write_log.append(f"{USER_PATH}/remove")
-        await client.pool.run(remove)
+async def _remove(client: RouterClient, ids: str) -> None:
+    async def remove(session: Session) -> None:
+        await session.run(f"{USER_PATH}/remove", f"=.id={ids}")
+
+    client.write_log.append(f"{USER_PATH}/remove")
+    await client.pool.run(remove)
 
 
 async def _remove_vouchers(
@@ -344,7 +358,7 @@ async def _remove_vouchers(
     if not vouchers:
         return
     ids = [on_router[v.id][0] for v in vouchers if v.id in on_router]
-    await _remove_ids(client, ids)
+    await remove_ids(client, ids)
     for voucher in vouchers:
         # RouterOS keeps a logged-in session after its user is removed: end it too.
         await client.kick("hotspot", voucher.code)
@@ -369,7 +383,7 @@ async def _remove_vouchers(
 async def _remove_batch(deps: CarryDeps, client: RouterClient, batch: VoucherBatch) -> CarryResult:
     """A deleted batch: remove every user carrying its tag (and only those), then check."""
     on_router = await read_batch_users(client, batch.tenant_id, batch.id)
-    await _remove_ids(client, [item_id for item_id, _ in on_router.values()])
+    await remove_ids(client, [item_id for item_id, _ in on_router.values()])
     left = await read_batch_users(client, batch.tenant_id, batch.id)
     if left:
         raise TransientRouterError(f"{len(left)} user(s) of the batch are still on the router")

@@ -26,9 +26,9 @@ from sqlalchemy import select, update
 from mikrosync.clock import now
 from mikrosync.routeros import RouterOSError
 from mikrosync.routeros.session import Session
-from mikrosync.routeros.tags import prefix_query, tag_prefix
+from mikrosync.routeros.tags import parse_tag, prefix_query, tag_prefix
 from mikrosync.routers.models import Router
-from mikrosync.vouchers.carry import USER_PATH, CarryDeps
+from mikrosync.vouchers.carry import USER_PATH, CarryDeps, remove_ids
 from mikrosync.vouchers.models import BatchStatus, Voucher, VoucherBatch, VoucherState
 from mikrosync.vouchers.service import add_event
 
@@ -90,14 +90,22 @@ def judge(
     return None
 
 
-async def read_usage(deps: CarryDeps, router: Router) -> dict[str, Usage]:
-    """Code -> usage of the tenant's voucher users on this router (two prints, one session)."""
+@dataclass
+class RouterVouchers:
+    """The tenant's voucher users on one router: usage per code, `.id` per voucher id."""
+
+    usage: dict[str, Usage]
+    items: dict[int, str]
+
+
+async def read_usage(deps: CarryDeps, router: Router) -> RouterVouchers:
+    """The tenant's voucher users on this router and who is online (two prints, one session)."""
     client = deps.client(router)
 
     async def read(session: Session) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         words = prefix_query("comment", f"{tag_prefix(router.tenant_id)}")
         users = await session.run(
-            f"{USER_PATH}/print", "=.proplist=name,comment,uptime,bytes-in,bytes-out", *words
+            f"{USER_PATH}/print", "=.proplist=.id,name,comment,uptime,bytes-in,bytes-out", *words
         )
         active = await session.run("/ip/hotspot/active/print", "=.proplist=user,bytes-in,bytes-out")
         return users, active
@@ -105,9 +113,14 @@ async def read_usage(deps: CarryDeps, router: Router) -> dict[str, Usage]:
     users, active = await client.pool.run(read)
     online = {row.get("user", ""): row for row in active}
     usage: dict[str, Usage] = {}
+    items: dict[int, str] = {}
     for row in users:
-        if ":v=" not in row.get("comment", ""):
+        tag = parse_tag(row.get("comment"))
+        if tag is None or tag.role != "v":
             continue
+        voucher = tag.ref_id.partition("-")[2]
+        if voucher.isdigit():
+            items[int(voucher)] = row.get(".id", "")
         name = row.get("name", "")
         session_row = online.get(name, {})
         total = sum(
@@ -117,7 +130,29 @@ async def read_usage(deps: CarryDeps, router: Router) -> dict[str, Usage]:
             if (source.get(key, "0") or "0").isdigit()
         )
         usage[name] = Usage(parse_uptime(row.get("uptime")), total, name in online)
-    return usage
+    return RouterVouchers(usage, items)
+
+
+async def remove_orphans(deps: CarryDeps, router: Router, items: dict[int, str]) -> int:
+    """Remove voucher users whose voucher the database no longer has (or has as removed): left
+    by a batch whose rows are gone, or re-added by hand. Users of live vouchers, pending ones
+    included, are never touched: their rows exist from the moment the batch was recorded."""
+    if not items:
+        return 0
+    alive: set[int] = set()
+    ids = sorted(items)
+    async with deps.sessionmaker() as session:
+        for start in range(0, len(ids), 500):
+            query = select(Voucher.id).where(
+                Voucher.id.in_(ids[start : start + 500]),
+                Voucher.router_id == router.id,
+                Voucher.state != VoucherState.REMOVED,
+            )
+            alive.update((await session.scalars(query)).all())
+    orphans = [items[i] for i in ids if i not in alive and items[i]]
+    if orphans:
+        await remove_ids(deps.client(router), orphans)
+    return len(orphans)
 
 
 async def scan_router(deps: CarryDeps, router: Router) -> list[int]:
@@ -134,14 +169,13 @@ async def scan_router(deps: CarryDeps, router: Router) -> list[int]:
             )
         )
         rows = (await session.execute(query)).all()
-    if not rows:
-        return []
-    usage = await read_usage(deps, router)
+    found = await read_usage(deps, router)
+    await remove_orphans(deps, router, found.items)
     moment = now()
     changes = [
         (voucher, batch, change)
         for voucher, batch in rows
-        if (change := judge(voucher, batch, usage.get(voucher.code), moment)) is not None
+        if (change := judge(voucher, batch, found.usage.get(voucher.code), moment)) is not None
     ]
     return await _record(deps, changes, moment)
 
@@ -182,7 +216,7 @@ async def scan_all(deps: CarryDeps) -> tuple[list[int], dict[int, str]]:
         ids = select(Voucher.router_id).where(
             Voucher.state.in_((VoucherState.UNUSED, VoucherState.ACTIVE)),
             Voucher.router_item_id.is_not(None),
-        )
+        )  # routers with live vouchers; their leftover voucher users are swept too
         routers = (await session.scalars(select(Router).where(Router.id.in_(ids)))).all()
     owed: list[int] = []
     errors: dict[int, str] = {}

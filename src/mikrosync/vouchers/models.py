@@ -53,8 +53,10 @@ class VoucherBatch(TenantOwnedMixin, TimestampMixin, Base):
     __table_args__ = (Index("ix_voucher_batches_status", "status", "last_enqueued_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A router with live batches cannot be deleted (routers.service says so); its deleted
+    # batches, kept for their sales history, go with it.
     router_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("routers.id", ondelete="RESTRICT"), index=True, nullable=False
+        Integer, ForeignKey("routers.id", ondelete="CASCADE"), index=True, nullable=False
     )
     # Either a package (its hotspot profile is ensured by the job) or a profile the router has.
     package_id: Mapped[int | None] = mapped_column(
@@ -97,7 +99,7 @@ class Voucher(TenantOwnedMixin, Base):
         Integer, ForeignKey("voucher_batches.id", ondelete="CASCADE"), nullable=False
     )
     router_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("routers.id", ondelete="RESTRICT"), nullable=False
+        Integer, ForeignKey("routers.id", ondelete="CASCADE"), nullable=False
     )
     code: Mapped[str] = mapped_column(String(64), nullable=False)
     # Encrypted at rest like subscriber passwords: it must be sent to the router.

@@ -56,7 +56,7 @@ def upgrade() -> None:
             ["router_id"],
             ["routers.id"],
             name=op.f("fk_voucher_batches_router_id_routers"),
-            ondelete="RESTRICT",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
@@ -106,7 +106,7 @@ def upgrade() -> None:
             ["router_id"],
             ["routers.id"],
             name=op.f("fk_vouchers_router_id_routers"),
-            ondelete="RESTRICT",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
