@@ -79,6 +79,14 @@ class VoucherSite(RouterSite):
             )
             return batch, list(vouchers)
 
+    async def on_router(self, batch_id: int) -> int:
+        """The batch's "N on the router" counter (one cheap query)."""
+        assert self.runtime is not None
+        async with self.runtime.sessionmaker() as session:
+            batch = await session.get(VoucherBatch, batch_id)
+            assert batch is not None
+            return batch.on_router
+
     def users_of(self, batch_id: int) -> list[dict[str, str]]:
         """The router's hotspot users tagged for this batch."""
         marker = f":v={batch_id}-"

@@ -24,6 +24,7 @@ batch in `error` with the router's own words.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -237,31 +238,49 @@ async def _add_all(
     vouchers: Sequence[Voucher],
     result: CarryResult,
 ) -> list[Voucher]:
-    """Add in pipelined chunks, committing each chunk; returns the vouchers whose code
-    collided with a user that is not theirs. A transient trap is raised after the chunk's
-    confirmations are kept; a permanent one, likewise, fails the batch."""
+    """Add in pipelined chunks, several at once (one per pool session: the pool's bound keeps
+    the router's session limit), each chunk committed as it completes; returns the vouchers
+    whose code collided with a user that is not theirs. A failed chunk does not stop the
+    others; their confirmations are kept, then the failure is raised (a permanent one first)."""
     collided: list[Voucher] = []
-    for start in range(0, len(vouchers), CHUNK):
-        chunk = vouchers[start : start + CHUNK]
-        commands = [_add_command(batch, v, deps.vault.decrypt(v.password_encrypted)) for v in chunk]
-        async with client.pool.session() as session:
-            outcomes = await run_pipelined(session, commands)
-        confirmed: dict[int, tuple[int, str]] = {}
-        refused: RouterOSError | None = None
-        for voucher, outcome in zip(chunk, outcomes, strict=True):
-            if outcome.ok:
-                confirmed[voucher.id] = (voucher.desired_version, outcome.ret)
-            elif "already" in (outcome.trap or ""):
-                collided.append(voucher)
-            else:
-                refused = refused or trap_error(
-                    outcome.trap or "", outcome.category, f"{USER_PATH}/add"
-                )
-        await _confirm(deps, batch, confirmed)
-        result.added += len(confirmed)
-        if refused is not None:
-            raise refused
+    chunks = [vouchers[start : start + CHUNK] for start in range(0, len(vouchers), CHUNK)]
+    outcomes = await asyncio.gather(
+        *(_add_chunk(deps, client, batch, chunk, result, collided) for chunk in chunks),
+        return_exceptions=True,
+    )
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    if failures:
+        permanent = [f for f in failures if isinstance(f, PermanentRouterError)]
+        raise (permanent or failures)[0]
     return collided
+
+
+async def _add_chunk(
+    deps: CarryDeps,
+    client: RouterClient,
+    batch: VoucherBatch,
+    chunk: Sequence[Voucher],
+    result: CarryResult,
+    collided: list[Voucher],
+) -> None:
+    commands = [_add_command(batch, v, deps.vault.decrypt(v.password_encrypted)) for v in chunk]
+    async with client.pool.session() as session:
+        outcomes = await run_pipelined(session, commands)
+    confirmed: dict[int, tuple[int, str]] = {}
+    refused: RouterOSError | None = None
+    for voucher, outcome in zip(chunk, outcomes, strict=True):
+        if outcome.ok:
+            confirmed[voucher.id] = (voucher.desired_version, outcome.ret)
+        elif "already" in (outcome.trap or ""):
+            collided.append(voucher)
+        else:
+            refused = refused or trap_error(
+                outcome.trap or "", outcome.category, f"{USER_PATH}/add"
+            )
+    await _confirm(deps, batch, confirmed)
+    result.added += len(confirmed)
+    if refused is not None:
+        raise refused
 
 
 async def _regenerate(deps: CarryDeps, batch: VoucherBatch, collided: Sequence[Voucher]) -> int:
@@ -308,6 +327,12 @@ async def _confirm(
 
 
 async def _count_on_router(session: AsyncSession, batch_id: int) -> None:
+    """Recount the batch's users on the router. The batch row is locked first: chunks commit
+    concurrently, and under READ COMMITTED a count taken before another chunk's commit would
+    overwrite that chunk's progress (the lock makes the count's snapshot come after it)."""
+    await session.execute(
+        select(VoucherBatch.id).where(VoucherBatch.id == batch_id).with_for_update()
+    )
     count = select(func.count()).where(
         Voucher.batch_id == batch_id,
         Voucher.router_item_id.is_not(None),
