@@ -28,9 +28,9 @@ import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
@@ -57,7 +57,9 @@ from mikrosync.vouchers.service import add_event, unused_codes
 USER_PATH = "/ip/hotspot/user"
 # Adds per pipelined chunk: its confirmations are committed together (the progress step).
 CHUNK = 200
+MIN_CHUNK = 25
 REMOVE_CHUNK = 200
+MIN_CHUNK = 25
 # Rounds of "add, regenerate the codes that collided, add again".
 ROUNDS = 3
 
@@ -243,7 +245,11 @@ async def _add_all(
     whose code collided with a user that is not theirs. A failed chunk does not stop the
     others; their confirmations are kept, then the failure is raised (a permanent one first)."""
     collided: list[Voucher] = []
-    chunks = [vouchers[start : start + CHUNK] for start in range(0, len(vouchers), CHUNK)]
+    # Enough chunks to use every session the pool may open, none larger than CHUNK (the
+    # progress step), none tiny (each costs a commit).
+    sessions = max(1, client.pool.config.max_sessions)
+    size = min(CHUNK, max(MIN_CHUNK, -(-len(vouchers) // sessions)))
+    chunks = [vouchers[start : start + size] for start in range(0, len(vouchers), size)]
     outcomes = await asyncio.gather(
         *(_add_chunk(deps, client, batch, chunk, result, collided) for chunk in chunks),
         return_exceptions=True,
@@ -315,13 +321,20 @@ async def _confirm(
     batch's counter, in one transaction."""
     if not confirmed:
         return
+    table = cast(Table, Voucher.__table__)
+    # One statement, executed for many rows (executemany): a chunk is one round trip.
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("vid"), table.c.desired_version == bindparam("ver"))
+        .values(synced_version=bindparam("ver"), router_item_id=bindparam("item"))
+        .values(sync_error_message=None)
+    )
+    rows = [
+        {"vid": voucher_id, "ver": version, "item": item_id}
+        for voucher_id, (version, item_id) in confirmed.items()
+    ]
     async with deps.sessionmaker() as session:
-        for voucher_id, (version, item_id) in confirmed.items():
-            await session.execute(
-                update(Voucher)
-                .where(Voucher.id == voucher_id, Voucher.desired_version == version)
-                .values(synced_version=version, router_item_id=item_id, sync_error_message=None)
-            )
+        await session.execute(statement, rows)
         await _count_on_router(session, batch.id)
         await session.commit()
 
