@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.errors import NotFound
+from mikrosync.errors import InvalidInput, NotFound
 from mikrosync.live.reader import RouterLive, plain_words
 from mikrosync.live.timeline import record_disconnect
 from mikrosync.request_schema import Id, RequestModel
@@ -51,8 +51,10 @@ class LiveRead(BaseModel):
 
 
 class DisconnectRequest(RequestModel):
-    kind: Literal["ppp", "hotspot"]
-    session_id: str = Field(pattern=r"^\*[0-9A-Fa-f]{1,16}$")
+    # Optional here and required by the route after the tenant check: another tenant's
+    # router answers 404 whatever the body, as every id does (DESIGN §3).
+    kind: Literal["ppp", "hotspot"] | None = None
+    session_id: str | None = Field(default=None, pattern=r"^\*[0-9A-Fa-f]{1,16}$")
 
 
 class DisconnectResult(BaseModel):
@@ -111,6 +113,10 @@ async def disconnect(
 ) -> DisconnectResult:
     """End one live session now; recorded in its subscriber's (or voucher's) timeline."""
     found = await routers.get_router(session, tenant_id=principal.scope, router_id=router_id)
+    if data.kind is None:
+        raise InvalidInput("kind", "give the session's kind: ppp or hotspot")
+    if data.session_id is None:
+        raise InvalidInput("session_id", "give the session's .id (e.g. *8000001A)")
     try:
         name = await runtime.live.disconnect(found, data.kind, data.session_id)
     except RouterOSError as exc:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from mikrosync.api.deps import Admin, Operator, Reader, RuntimeDep, SessionDep, VaultDep
+from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
 from mikrosync.request_schema import Id
 from mikrosync.vouchers import exports, service
@@ -138,7 +138,7 @@ async def print_batch(
 
 @router.delete("/voucher-batches/{batch_id}", status_code=status.HTTP_202_ACCEPTED)
 async def delete_batch(
-    batch_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Admin
+    batch_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> VoucherBatchRead:
     """Remove the batch's users from the router (exactly those tagged for it); the batch then
     shows `deleted` (kept for sales history)."""

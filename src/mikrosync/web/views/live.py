@@ -58,13 +58,13 @@ async def subscriber_sessions(
 async def disconnect(
     request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
+    found = await routers.get_router(db, tenant_id=user.scope, router_id=router_id)
     form = await Form.read(request)
     kind = KINDS.get(form.values.get("kind", ""))
     session_id = form.values.get("session_id", "")
     if kind is None or not session_id.startswith("*"):
         raise InvalidInput("session_id", "no such session")
     back = local_path(form.values.get("back") or f"/routers/{router_id}")
-    found = await routers.get_router(db, tenant_id=user.scope, router_id=router_id)
     try:
         name = await runtime.live.disconnect(found, kind, session_id)
     except RouterOSError as exc:

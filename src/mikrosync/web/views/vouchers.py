@@ -20,7 +20,7 @@ from mikrosync.vouchers.lifecycle import progress_text
 from mikrosync.vouchers.models import BatchStatus
 from mikrosync.vouchers.printing import DEFAULT_PER_PAGE, LAYOUTS
 from mikrosync.vouchers.schemas import DEFAULT_LOGIN_URL, VoucherBatchCreate
-from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep
+from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep
 from mikrosync.web.forms import Form
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
@@ -174,7 +174,7 @@ async def export_batch(
 
 @router.post("/batches/{batch_id}/delete")
 async def delete_batch(
-    request: Request, batch_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
+    request: Request, batch_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
     batch = await service.delete_batch(
         db, tenant_id=user.scope, batch_id=batch_id, actor=user.email
