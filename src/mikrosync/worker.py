@@ -29,7 +29,7 @@ from mikrosync.sync.reconcile import reconcile_job
 from mikrosync.sync.routers import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
 from mikrosync.vouchers.carry import carry_batch
-from mikrosync.vouchers.lifecycle import scan_all, stale_batches
+from mikrosync.vouchers.lifecycle import owed_batches, scan_all, stale_batches
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,14 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     async def health(_job: JobInfo) -> dict[str, int]:
         results, hints = await check_all_routers(deps)
         pushed = await _push(queue, hints)
+        back = [result.router_id for result in results if result.came_back]
+        for batch_id in await owed_batches(deps, back) if back else []:
+            # A router that came back gets its waiting voucher batches at once, too.
+            await queue.push(
+                names.SYNC_VOUCHER_BATCH,
+                {"batch_id": batch_id},
+                dedup_id=names.voucher_batch_dedup_id(batch_id),
+            )
         online = sum(result.online for result in results)
         return {"routers": len(results), "online": online, "pushed": pushed}
 

@@ -217,3 +217,12 @@ async def test_delete_marks_the_batch_for_removal(client: httpx.AsyncClient, own
     batch = (await _create(client, owner, base | {"count": 3})).json()
     response = await client.delete(f"/api/v1/voucher-batches/{batch['id']}", headers=owner.headers)
     assert response.status_code == 202 and response.json()["status"] == "deleting"
+
+
+async def test_search_takes_its_text_literally(client: httpx.AsyncClient, owner: Staff) -> None:
+    base = await _setup(client, owner)
+    await _create(client, owner, base | {"count": 3})
+    wildcard = await client.get("/api/v1/vouchers?code=%25", headers=owner.headers)
+    assert wildcard.status_code == 200 and wildcard.json() == []
+    nul = await client.get("/api/v1/vouchers?code=A%00", headers=owner.headers)
+    assert nul.status_code == 422 and "code" in nul.text

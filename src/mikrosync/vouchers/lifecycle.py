@@ -245,6 +245,16 @@ async def stale_batches(deps: CarryDeps, stale_after_s: float) -> list[int]:
     return ids
 
 
+async def owed_batches(deps: CarryDeps, router_ids: Sequence[int]) -> list[int]:
+    """Batches of these routers still owed a run (pending or deleting)."""
+    async with deps.sessionmaker() as session:
+        query = select(VoucherBatch.id).where(
+            VoucherBatch.router_id.in_(router_ids),
+            VoucherBatch.status.in_((BatchStatus.PENDING, BatchStatus.DELETING)),
+        )
+        return list((await session.scalars(query)).all())
+
+
 def progress_text(batch: VoucherBatch, counts: Mapping[str, int] | None = None) -> str:
     """ "N of M on the router" (what the console and the CLI show)."""
     live = batch.count

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mikrosync.clock import now
 from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.packages.models import Package, Service
+from mikrosync.request_schema import refuse_nul
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
@@ -247,9 +248,13 @@ async def search_vouchers(
     needle = code.strip()
     if not needle:
         raise InvalidInput("code", "give part of a voucher code to search for")
+    refuse_nul("code", needle)
     query = (
         select(Voucher)
-        .where(Voucher.tenant_id == tenant_id, func.upper(Voucher.code).contains(needle.upper()))
+        .where(
+            Voucher.tenant_id == tenant_id,
+            func.upper(Voucher.code).contains(needle.upper(), autoescape=True),
+        )
         .order_by(Voucher.id.desc())
         .limit(limit)
     )
