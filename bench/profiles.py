@@ -31,6 +31,8 @@ class Profile:
     scale_subscribers: int
     # how long to wait for a sync before giving up
     timeout_s: float
+    # 8. one voucher batch (issue 16)
+    vouchers: int = 2_000
 
 
 QUICK = Profile(
@@ -50,6 +52,7 @@ QUICK = Profile(
     scale_routers=50,
     scale_subscribers=200,
     timeout_s=240.0,
+    vouchers=200,
 )
 
 FULL = Profile(
