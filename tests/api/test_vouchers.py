@@ -226,3 +226,13 @@ async def test_search_takes_its_text_literally(client: httpx.AsyncClient, owner:
     assert wildcard.status_code == 200 and wildcard.json() == []
     nul = await client.get("/api/v1/vouchers?code=A%00", headers=owner.headers)
     assert nul.status_code == 422 and "code" in nul.text
+
+
+async def test_vouchers_are_listed_by_page(client: httpx.AsyncClient, owner: Staff) -> None:
+    base = await _setup(client, owner)
+    batch = (await _create(client, owner, base | {"count": 7})).json()
+    url = f"/api/v1/voucher-batches/{batch['id']}/vouchers"
+    first = (await client.get(f"{url}?per_page=5", headers=owner.headers)).json()
+    second = (await client.get(f"{url}?per_page=5&page=2", headers=owner.headers)).json()
+    assert len(first) == 5 and len(second) == 2
+    assert not {v["id"] for v in first} & {v["id"] for v in second}

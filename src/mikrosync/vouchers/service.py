@@ -196,7 +196,12 @@ async def list_batches(
 
 
 async def list_vouchers(
-    session: AsyncSession, *, tenant_id: int, batch_id: int, limit: int | None = None
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    batch_id: int,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Sequence[Voucher]:
     query = (
         select(Voucher)
@@ -204,7 +209,7 @@ async def list_vouchers(
         .order_by(Voucher.id)
     )
     if limit is not None:
-        query = query.limit(limit)
+        query = query.limit(limit).offset(offset)
     return (await session.scalars(query)).all()
 
 

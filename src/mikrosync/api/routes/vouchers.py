@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id
+from mikrosync.request_schema import Id, Page
 from mikrosync.vouchers import exports, service
 from mikrosync.vouchers.lifecycle import progress_text
 from mikrosync.vouchers.printing import DEFAULT_PER_PAGE
@@ -85,10 +85,23 @@ async def get_batch(batch_id: Id, session: SessionDep, principal: Reader) -> Vou
 
 
 @router.get("/voucher-batches/{batch_id}/vouchers")
-async def list_vouchers(batch_id: Id, session: SessionDep, principal: Reader) -> list[VoucherRead]:
-    """The batch's vouchers (never their passwords: see the export and the sheet)."""
+async def list_vouchers(
+    batch_id: Id,
+    session: SessionDep,
+    principal: Reader,
+    page: Page = 1,
+    per_page: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[VoucherRead]:
+    """The batch's vouchers, `per_page` a page (never their passwords: see the export and the
+    sheet)."""
     await service.get_batch(session, tenant_id=principal.scope, batch_id=batch_id)
-    vouchers = await service.list_vouchers(session, tenant_id=principal.scope, batch_id=batch_id)
+    vouchers = await service.list_vouchers(
+        session,
+        tenant_id=principal.scope,
+        batch_id=batch_id,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
     return [VoucherRead.model_validate(v) for v in vouchers]
 
 
