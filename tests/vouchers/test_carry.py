@@ -162,3 +162,25 @@ async def test_reconciliation_knows_vouchers(site: VoucherSite) -> None:
     assert len(site.users_of(created.id)) == 12
     tag = parse_tag(site.users_of(created.id)[0]["comment"])
     assert tag is not None and tag.role == "v"
+
+
+async def test_worker_killed_halfway_leaves_no_duplicate(site: VoucherSite) -> None:
+    """The job's task dies mid-batch (as with a killed worker: adds in flight, confirmations
+    not committed); the next run adopts what reached the router and adds the rest."""
+    created = await site.batch(count=1600)
+    site.sim.set_latency(5)
+    task = asyncio.create_task(site.carry(created.id))
+    while await site.on_router(created.id) < 200:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    site.sim.set_latency(0)
+    recorded = await site.on_router(created.id)
+    on_router = len(site.users_of(created.id))
+    assert recorded <= on_router < 1600, (recorded, on_router)
+    result = await site.carry(created.id)
+    assert result.adopted == on_router - recorded
+    batch, vouchers = await site.load(created.id)
+    assert batch.status == BatchStatus.SYNCED and batch.on_router == 1600
+    assert_exact(site, created.id, vouchers)

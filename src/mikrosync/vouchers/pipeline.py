@@ -14,6 +14,7 @@ same rule `routeros/session.py` applies to a single command.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,8 +78,15 @@ async def run_pipelined(
     sent = done = 0
     session.broken = True  # until every reply has been read
     what = f"{session._config.describe()} pipelined {len(commands)} command(s)"
+    task = asyncio.current_task()
     try:
         while done < len(commands):
+            if task is not None and task.cancelling():
+                # librouteros reads through asyncio.wait_for, which on Python 3.11 drops a
+                # cancellation that lands as a reply arrives, and replies arrive all the time
+                # here: without this check a cancelled job (a worker shutting down) would run
+                # its whole chunk to the end.
+                raise asyncio.CancelledError
             while sent < len(commands) and sent - done < window:
                 command = commands[sent]
                 await protocol.writeSentence(command.path, *command.words, f".tag={sent}")
