@@ -39,6 +39,8 @@ class Profile:
     with `--set` on a loaded machine (the run says by how much the set-up overran)."""
     # how long to wait for a sync before giving up
     timeout_s: float
+    # 8. one voucher batch (issue 16)
+    vouchers: int = 2_000
 
 
 QUICK = Profile(
@@ -62,6 +64,7 @@ QUICK = Profile(
     month_end_routers=10,
     month_end_setup_s=0.25,
     timeout_s=240.0,
+    vouchers=200,
 )
 
 FULL = Profile(

@@ -34,6 +34,7 @@ from bench import (
     w7_scaleout,
     w8_recovery,
     w9_month_end,
+    w10_vouchers,
 )
 from bench.profiles import PROFILES, Profile
 from bench.report import Row, WorkloadResult, write
@@ -50,6 +51,7 @@ WORKLOADS: dict[str, tuple[str, Workload]] = {
     "7": ("scale-out", w7_scaleout.run),
     "8": ("router recovery", w8_recovery.run),
     "9": ("month end", w9_month_end.run),
+    "10": ("voucher batch", w10_vouchers.run),
 }
 
 

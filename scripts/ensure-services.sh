@@ -60,4 +60,14 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "ensure-services: installing Chromium"
   apt_install chromium
 fi
-echo "ensure-services: PostgreSQL, Redis and Chromium are ready"
+# The voucher sheet test renders a PDF page to PNG with poppler's pdftoppm and reads its QR
+# codes back with zbarimg.
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  echo "ensure-services: installing poppler-utils (pdftoppm)"
+  apt_install poppler-utils
+fi
+if ! command -v zbarimg >/dev/null 2>&1; then
+  echo "ensure-services: installing zbar-tools (zbarimg)"
+  apt_install zbar-tools
+fi
+echo "ensure-services: PostgreSQL, Redis, Chromium, pdftoppm and zbarimg are ready"

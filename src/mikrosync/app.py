@@ -15,6 +15,7 @@ from mikrosync.api.routes import (
     auth,
     health,
     imports,
+    live,
     packages,
     queue,
     reconcile,
@@ -22,6 +23,7 @@ from mikrosync.api.routes import (
     subscribers,
     tenant_settings,
     tenants,
+    vouchers,
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.http.validation import install_validation_errors
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         imports,
         subscribers,
         queue,
+        vouchers,
+        live,
     ):
         api.include_router(module.router)
     app.include_router(api)

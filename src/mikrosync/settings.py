@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         description="Cron of the periodic expiry scan (the safety net of the per-instant jobs).",
     )
     reconcile_interval_s: float = Field(default=900.0, ge=10, le=7 * 86400)
+    voucher_scan_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often vouchers' first logins and expiries are read from the routers.",
+    )
+    live_cache_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=300,
+        description="How long the console keeps a router's live sessions and resources.",
+    )
     job_lock_s: float = Field(
         default=20.0,
         ge=1,

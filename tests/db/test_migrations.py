@@ -22,6 +22,9 @@ TABLES = {
     "subscribers",
     "sync_events",
     "reconcile_runs",
+    "voucher_batches",
+    "vouchers",
+    "voucher_events",
     "alembic_version",
 }
 
@@ -57,3 +60,12 @@ async def test_models_match_the_migrations(fresh_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, fresh_url)
     # Raises if autogenerate would produce a new migration (a model changed without one).
     await asyncio.to_thread(command.check, migrate.alembic_config(fresh_url))
+
+
+async def test_voucher_migration_down_and_up(fresh_url: str) -> None:
+    """0016a alone: its three tables come and go, the rest stays."""
+    await asyncio.to_thread(migrate.upgrade, fresh_url)
+    await asyncio.to_thread(migrate.downgrade, fresh_url, "0004")
+    assert await _tables(fresh_url) == TABLES - {"voucher_batches", "vouchers", "voucher_events"}
+    await asyncio.to_thread(migrate.upgrade, fresh_url, "0016a")
+    assert await _tables(fresh_url) == TABLES

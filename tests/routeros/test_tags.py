@@ -68,3 +68,10 @@ def test_tenant_prefix_scopes_to_one_tenant() -> None:
 def test_prefix_query_requires_a_colon_terminated_prefix() -> None:
     with pytest.raises(ValueError):
         prefix_query("comment", "mikrosync")
+
+
+def test_voucher_tag_round_trips_and_names_its_batch() -> None:
+    tag = OwnerTag.voucher(7, 12, 3456)
+    assert tag.render() == "mikrosync:t=7:v=12-3456"
+    assert parse_tag("mikrosync:t=7:v=12-3456") == tag
+    assert parse_tag("mikrosync:t=7:x=12-3456") is None

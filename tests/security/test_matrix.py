@@ -26,8 +26,18 @@ PLATFORM_ONLY = {f"{API}/tenants/{{tenant_id}}/users", f"{API}/tenants"}
 # Where anyone may post: the login form and its API twin, and logout.
 OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"}
 # What an operator may write besides reading: subscribers, and a router's connection test
-# (README, "Roles"; docs/web-ui.md, "Roles and tenancy").
-OPERATOR_PREFIXES = (f"{API}/subscribers", "/subscribers", "/routers/{router_id}/test")
+# (README, "Roles"; docs/web-ui.md, "Roles and tenancy"); vouchers (sold, as operators do) and
+# ending one live session (docs/vouchers.md).
+OPERATOR_PREFIXES = (
+    f"{API}/subscribers",
+    "/subscribers",
+    "/routers/{router_id}/test",
+    f"{API}/voucher-batches",
+    f"{API}/vouchers",
+    "/vouchers",
+    f"{API}/routers/{{router_id}}/sessions",
+    "/routers/{router_id}/sessions",
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,15 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
         )
         assert run.status_code == 200, run.text
         assert owner.tenant_id is not None
+        batch = await post_ok(
+            web.api,
+            owner,
+            "/api/v1/voucher-batches",
+            {"router_id": router["id"], "profile_name": "default", "count": 2},
+        )
+        vouchers = await web.api.get(
+            f"/api/v1/voucher-batches/{batch['id']}/vouchers", headers=owner.headers
+        )
         yield Victim(
             ids={
                 "router_id": router["id"],
@@ -89,6 +108,8 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
                 "subscriber_id": subscriber["id"],
                 "run_id": run.json()["id"],
                 "tenant_id": owner.tenant_id,
+                "batch_id": batch["id"],
+                "voucher_id": vouchers.json()[0]["id"],
             },
             owner=owner,
         )

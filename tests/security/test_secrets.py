@@ -510,7 +510,11 @@ def _web_get_paths(world: World) -> list[str]:
             pairs = zip(ids["router_id"], ids["run_id"], strict=True)
             paths += [template.format(router_id=r, run_id=run) for r, run in pairs]
         elif "{" in template:
-            [name] = [n for n in ids if "{" + n + "}" in template]
+            names = [n for n in ids if "{" + n + "}" in template]
+            if not names:  # a route of objects this world does not make (voucher batches)
+                paths.append(template)
+                continue
+            [name] = names
             paths += [template.format(**{name: value}) for value in ids[name]]
         else:
             paths.append(template)

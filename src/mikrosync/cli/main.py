@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from mikrosync import __version__
-from mikrosync.cli import db, imports, reconcile, secrets_cmd, serve, sim, tenants, worker
+from mikrosync.cli import (
+    db,
+    imports,
+    reconcile,
+    secrets_cmd,
+    serve,
+    sim,
+    tenants,
+    vouchers,
+    worker,
+)
 from mikrosync.cli.demo import command as demo_command
 
 app = typer.Typer(
@@ -26,6 +36,7 @@ app.command("import-router")(imports.import_router_command)
 app.command("rotate-secrets")(secrets_cmd.rotate)
 app.add_typer(tenants.tenant_app, name="tenant")
 app.add_typer(tenants.user_app, name="user")
+app.add_typer(vouchers.voucher_app, name="vouchers")
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from mikrosync.tenants.models import StaffUser, Tenant
+from mikrosync.vouchers.models import Voucher, VoucherBatch, VoucherEvent
 
 __all__ = [
     "Base",
@@ -16,4 +17,7 @@ __all__ = [
     "Subscriber",
     "SyncEvent",
     "Tenant",
+    "Voucher",
+    "VoucherBatch",
+    "VoucherEvent",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from mikrosync.jobs import names
 from mikrosync.jobs.producer import JobQueue
+from mikrosync.jobs.push import push_voucher_batch
 from mikrosync.jobs.worker import Handler, JobInfo
 from mikrosync.logs import log_context
 from mikrosync.sync.batch import RouterRuns, sync_router, sync_subscriber
@@ -23,6 +24,8 @@ from mikrosync.sync.profiles import sync_package
 from mikrosync.sync.reconcile import reconcile_job
 from mikrosync.sync.router_state import active_routers
 from mikrosync.sync.sweep import Hint, take_stale
+from mikrosync.vouchers.carry import carry_batch
+from mikrosync.vouchers.lifecycle import owed_batches, scan_all, stale_batches
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,24 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
     return len(hints)
 
 
+def voucher_handlers(deps: SyncContext, queue: JobQueue) -> dict[str, Handler]:
+    """`syncVoucherBatch` and the periodic `scanVouchers` (docs/vouchers.md)."""
+
+    async def voucher_batch(job: JobInfo) -> dict[str, object]:
+        batch_id = int(job.data["batch_id"])
+        with log_context(job_id=job.id, job=job.name, batch_id=batch_id):
+            return (await carry_batch(deps, batch_id)).as_dict()
+
+    async def scan_vouchers(_job: JobInfo) -> dict[str, int]:
+        owed, errors = await scan_all(deps)
+        stale = await stale_batches(deps, deps.settings.sweep_stale_after_s)
+        for batch_id in sorted({*owed, *stale}):
+            await push_voucher_batch(queue, batch_id)
+        return {"owed": len(owed), "stale": len(stale), "unreachable": len(errors)}
+
+    return {names.SYNC_VOUCHER_BATCH: voucher_batch, names.SCAN_VOUCHERS: scan_vouchers}
+
+
 async def _converge_router(deps: SyncContext, runs: RouterRuns, job: JobInfo) -> str:
     """A job that carries many subscribers of one router (see `JobQueue.push_subscribers`)."""
     router_id = int(job.data["router_id"])
@@ -44,6 +65,19 @@ async def _converge_router(deps: SyncContext, runs: RouterRuns, job: JobInfo) ->
         outcome = await sync_router(deps, runs, router_id, attempt)
         log.info("%s attempt %d (router %s): %s", job.name, job.attempt, router_id, outcome.value)
     return outcome.value
+
+
+async def _check_health(deps: SyncContext, queue: JobQueue) -> dict[str, int]:
+    """Check every router; one that came back gets its waiting subscribers and voucher
+    batches pushed at once."""
+    results, hints = await check_all_routers(deps)
+    pushed = await _push(queue, hints)
+    back = [result.router_id for result in results if result.came_back]
+    if back:
+        for batch_id in await owed_batches(deps, back):
+            await push_voucher_batch(queue, batch_id)
+    online = sum(result.online for result in results)
+    return {"routers": len(results), "online": online, "pushed": pushed}
 
 
 def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
@@ -63,10 +97,7 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
         return await _push(queue, await take_stale(deps))
 
     async def health(_job: JobInfo) -> dict[str, int]:
-        results, hints = await check_all_routers(deps)
-        pushed = await _push(queue, hints)
-        online = sum(result.online for result in results)
-        return {"routers": len(results), "online": online, "pushed": pushed}
+        return await _check_health(deps, queue)
 
     async def schedule_expiry(_job: JobInfo) -> int:
         tenants = await active_tenant_ids(deps)
@@ -105,6 +136,7 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
         return {"run_id": outcome.run_id, "status": str(outcome.status), "fixes": pushed}
 
     handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
+    handlers.update(voucher_handlers(deps, queue))
     handlers[names.SWEEP_PENDING] = sweep
     handlers[names.CHECK_ROUTER_HEALTH] = health
     handlers[names.SCHEDULE_EXPIRED] = schedule_expiry

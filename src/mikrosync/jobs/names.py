@@ -31,6 +31,9 @@ SYNC_PACKAGE = "syncPackage"
 SWEEP_PENDING = "sweepPending"
 CHECK_ROUTER_HEALTH = "checkRouterHealth"
 SCHEDULE_RECONCILES = "scheduleRouterReconciles"
+# Voucher batches (docs/vouchers.md): carry one batch; follow vouchers' lives, re-push stale.
+SYNC_VOUCHER_BATCH = "syncVoucherBatch"
+SCAN_VOUCHERS = "scanVouchers"
 
 
 def subscriber_dedup_id(subscriber_id: int) -> str:
@@ -63,3 +66,8 @@ def package_dedup_id(package_id: int) -> str:
 
 def reconcile_dedup_id(router_id: int) -> str:
     return f"reconcile-router-{router_id}"
+
+
+def voucher_batch_dedup_id(batch_id: int) -> str:
+    """One running and one waiting run per batch: a batch's router users have one writer."""
+    return f"voucher-batch-{batch_id}"

@@ -32,6 +32,7 @@ def schedules(settings: Settings) -> list[Schedule]:
         Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
         Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
         Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
+        Schedule(names.SCAN_VOUCHERS, every_ms=int(settings.voucher_scan_interval_s * 1000)),
     ]
 
 

@@ -82,6 +82,19 @@ async def push_package_sync(queue: JobQueue, package_id: int) -> None:
         )
 
 
+async def push_voucher_batch(queue: JobQueue, batch_id: int) -> None:
+    """Push `syncVoucherBatch` after a batch was created, deleted or retried (the voucher scan
+    re-pushes a batch whose hint went stale)."""
+    try:
+        await queue.push(
+            names.SYNC_VOUCHER_BATCH,
+            {"batch_id": batch_id},
+            dedup_id=names.voucher_batch_dedup_id(batch_id),
+        )
+    except QueueUnavailable as exc:
+        log.warning("syncVoucherBatch push failed (%s); the voucher scan pushes it later", exc)
+
+
 async def push_hints(queue: JobQueue, hints: Sequence[Hint]) -> None:
     """Push the jobs of `hints` (subscriber ids with their job names, as the sync engine's
     health check and reconciliation return them)."""

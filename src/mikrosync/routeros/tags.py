@@ -4,6 +4,7 @@ Format (the whole comment, nothing before it)::
 
     mikrosync:t=<tenant_id>:s=<subscriber_id>     objects of one subscriber
     mikrosync:t=<tenant_id>:p=<package_id>        profiles of one package
+    mikrosync:t=<tenant_id>:v=<batch>-<voucher>   hotspot users of one voucher batch
 
 Ids are ``[A-Za-z0-9_-]{1,64}``, so ints and UUIDs both fit and the tag stays ASCII.
 
@@ -14,6 +15,8 @@ Why this shape:
   returns every owned object. RouterOS queries have no "starts with" operator, but
   lexicographic ``<``/``>`` on the prefix and its successor is exactly that.
   The same trick scoped to ``mikrosync:t=<tenant>:`` lists one tenant's objects.
+- A voucher's ref starts with its batch id and ``-``, so the range ``v=<batch>-`` ..
+  ``v=<batch>.`` (``.`` follows ``-``) selects exactly one batch's users in one print.
 - A comment that does not parse in full (``Mikrosync:...``, ``mikrosync:t=1`` without a role,
   a hand-written note) is not ours: ``parse_tag`` returns ``None`` and reconciliation
   leaves the object alone.
@@ -26,16 +29,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 TAG_PREFIX = "mikrosync:"
-TagRole = Literal["s", "p"]
+TagRole = Literal["s", "p", "v"]
 
 _ID = r"[A-Za-z0-9_-]{1,64}"
-_TAG_RE = re.compile(rf"mikrosync:t=(?P<tenant>{_ID}):(?P<role>[sp])=(?P<ref>{_ID})")
+_TAG_RE = re.compile(rf"mikrosync:t=(?P<tenant>{_ID}):(?P<role>[spv])=(?P<ref>{_ID})")
 _ID_RE = re.compile(_ID)
+_ROLES: dict[str, TagRole] = {"s": "s", "p": "p", "v": "v"}
 
 
 @dataclass(frozen=True)
 class OwnerTag:
-    """Who owns a router object: a tenant's subscriber (role ``s``) or package (role ``p``)."""
+    """Who owns a router object: a tenant's subscriber (role ``s``), package (role ``p``) or
+    voucher (role ``v``, ref ``<batch id>-<voucher id>``)."""
 
     tenant_id: str
     role: TagRole
@@ -56,6 +61,11 @@ class OwnerTag:
         """Tag for a PPP or hotspot profile created for a package."""
         return cls(str(tenant_id), "p", str(package_id))
 
+    @classmethod
+    def voucher(cls, tenant_id: object, batch_id: object, voucher_id: object) -> OwnerTag:
+        """Tag for the hotspot user of one voucher of a batch."""
+        return cls(str(tenant_id), "v", f"{batch_id}-{voucher_id}")
+
     def render(self) -> str:
         """The comment text to store on the router."""
         return f"{TAG_PREFIX}t={self.tenant_id}:{self.role}={self.ref_id}"
@@ -71,7 +81,7 @@ def parse_tag(comment: str | None) -> OwnerTag | None:
     match = _TAG_RE.fullmatch(comment)
     if match is None:
         return None
-    role: TagRole = "s" if match["role"] == "s" else "p"
+    role: TagRole = _ROLES[match["role"]]
     return OwnerTag(match["tenant"], role, match["ref"])
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
+from mikrosync.live.reader import LiveReader
 from mikrosync.routeros import RouterClient, RouterConfig
 from mikrosync.routers.models import Router
 from mikrosync.security.throttle import LoginThrottle
@@ -39,6 +40,7 @@ class Runtime:
     secret_key: str
     routers: RouterAccess = field(repr=False)
     _redis: _RedisUsers = field(default_factory=lambda: _RedisUsers(), repr=False)
+    _live: list[LiveReader] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -77,6 +79,13 @@ class Runtime:
             self._redis.throttle = LoginThrottle(self.redis_url, prefix=self.settings.queue_prefix)
         return self._redis.throttle
 
+    @property
+    def live(self) -> LiveReader:
+        """Cached reads of who is online and of router resources (the console's, not sync's)."""
+        if not self._live:
+            self._live.append(LiveReader(self.sessionmaker, self.vault, self.settings))
+        return self._live[0]
+
     # -- router access (the SyncContext half) ---------------------------------------------------
 
     def client(self, router: Router) -> RouterClient:
@@ -110,6 +119,8 @@ class Runtime:
             await private.routers.close()
 
     async def close(self) -> None:
+        for reader in self._live:
+            await reader.close()
         await self.routers.close()
         await self._redis.close()
         await self.engine.dispose()

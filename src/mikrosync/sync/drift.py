@@ -141,6 +141,10 @@ def _by_owner(observed: ObservedRouter) -> dict[OwnerTag, Objects]:
         for record in observed.owned.get(kind, []):
             owner = record.owner
             assert owner is not None  # observed.owned holds tagged rows only
+            if owner.role == "v":
+                # A voucher's hotspot user: neither unmanaged nor an orphan here; the voucher
+                # batch job owns its life and removal (vouchers/carry.py).
+                continue
             grouped[owner][kind].append(record)
     return grouped
 

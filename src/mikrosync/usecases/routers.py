@@ -1,9 +1,10 @@
 """Router use cases that reach past the router row: deleting one (refused while it has
-subscribers) and "test connection" (a router that came back gets its waiting subscribers
-pushed at once, as the worker's health check would do)."""
+subscribers or voucher batches) and "test connection" (a router that came back gets its
+waiting subscribers pushed at once, as the worker's health check would do)."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict
@@ -14,6 +15,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.subscribers.queries import count_on_router
 from mikrosync.sync.health import HealthResult, check_router
 from mikrosync.sync.sweep import take_router_pending
+from mikrosync.vouchers.models import BatchStatus, VoucherBatch
 
 
 async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> None:
@@ -23,6 +25,14 @@ async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int
         raise Conflict(
             f"router {router.name!r} still has {subscribers} subscriber(s); delete or move "
             "them first"
+        )
+    live_batches = select(func.count()).where(
+        VoucherBatch.router_id == router.id, VoucherBatch.status != BatchStatus.DELETED
+    )
+    batches = (await session.execute(live_batches)).scalar_one()
+    if batches:
+        raise Conflict(
+            f"router {router.name!r} still has {batches} voucher batch(es); delete them first"
         )
     await session.delete(router)
     await session.commit()
