@@ -23,6 +23,12 @@ TABLES = {
     "sync_events",
     "reconcile_runs",
     "alembic_version",
+    "payments",
+    "wallets",
+    "wallet_entries",
+    "payment_settings",
+    "mpesa_accounts",
+    "stk_requests",
 }
 
 

@@ -2,17 +2,31 @@
 
 from mikrosync.db.base import Base
 from mikrosync.packages.models import Package
+from mikrosync.payments.models import (
+    MpesaAccount,
+    Payment,
+    PaymentSettings,
+    StkRequest,
+    Wallet,
+    WalletEntry,
+)
 from mikrosync.routers.models import ReconcileRun, Router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.tenants.models import StaffUser, Tenant
 
 __all__ = [
     "Base",
+    "MpesaAccount",
     "Package",
+    "Payment",
+    "PaymentSettings",
     "ReconcileRun",
     "Router",
     "StaffUser",
+    "StkRequest",
     "Subscriber",
     "SyncEvent",
     "Tenant",
+    "Wallet",
+    "WalletEntry",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.payments import service as payments
 from mikrosync.request_schema import Id
 from mikrosync.subscribers import queries, service
 from mikrosync.subscribers.models import Subscriber
@@ -170,7 +171,8 @@ _add_action("/connect", "POST", service.connect_subscriber, "Lift a suspension (
 _add_action(
     "/renew",
     "POST",
-    service.renew_subscriber,
-    "Extend expires_at by the package duration; reconnect if suspended for expiry",
+    payments.free_renewal,
+    "A free renewal, recorded in the wallet ledger: extend expires_at by one period of the "
+    "package; reconnect if suspended for expiry (to renew against money, record a payment)",
 )
 _add_action("/retry", "POST", service.retry_subscriber, "Clear the error and converge again")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mikrosync.errors import Conflict, NotFound
 from mikrosync.packages import service as packages
+from mikrosync.payments import service as payments
 from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
@@ -332,7 +333,7 @@ def _add_action(name: str, action: Action, done: str, after: str = "/subscribers
 
 _add_action("suspend", service.suspend_subscriber, "Suspension of {name} recorded.")
 _add_action("connect", service.connect_subscriber, "Reconnection of {name} recorded.")
-_add_action("renew", service.renew_subscriber, "{name} renewed.")
+_add_action("renew", payments.free_renewal, "{name} renewed.")
 _add_action("retry", service.retry_subscriber, "Retrying {name}.")
 _add_action(
     "delete",
