@@ -16,6 +16,7 @@ from mikrosync.api.routes import (
     health,
     imports,
     packages,
+    payments,
     queue,
     reconcile,
     routers,
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         packages,
         imports,
         subscribers,
+        payments,
         queue,
     ):
         api.include_router(module.router)
