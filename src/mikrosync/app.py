@@ -15,6 +15,7 @@ from mikrosync.api.routes import (
     auth,
     health,
     imports,
+    mpesa,
     packages,
     payments,
     queue,
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         imports,
         subscribers,
         payments,
+        mpesa,
         queue,
     ):
         api.include_router(module.router)

@@ -153,8 +153,12 @@ class MpesaAccount(TenantOwnedMixin, TimestampMixin, Base):
     consumer_key_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
     consumer_secret_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
     passkey_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # SHA-256 of the callback token: a leaked database does not give the URL away.
+    # The callback token is looked up by its SHA-256 (an index on a secret's hash, not on the
+    # secret); the token itself is kept encrypted because each STK push sends the full URL.
     callback_token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    callback_token_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    # Where Daraja reaches this server (https://isp.example.com); the callback paths follow.
+    callback_base_url: Mapped[str] = mapped_column(String(200), nullable=False)
     # Source addresses/networks allowed to call back; empty: any.
     allowed_sources: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("consumer_secret_encrypted", sa.Text(), nullable=False),
         sa.Column("passkey_encrypted", sa.Text(), nullable=True),
         sa.Column("callback_token_hash", sa.String(length=64), nullable=False),
+        sa.Column("callback_token_encrypted", sa.Text(), nullable=False),
+        sa.Column("callback_base_url", sa.String(length=200), nullable=False),
         sa.Column("allowed_sources", sa.JSON(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("created_at", mikrosync.db.base.UTCDateTime(timezone=True), nullable=False),

@@ -1,0 +1,61 @@
+"""Starting an STK push for a subscriber: Daraja prompts the payer's phone; the outcome
+arrives later on the STK callback, matched by CheckoutRequestID."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mikrosync.errors import InvalidInput
+from mikrosync.payments.models import StkRequest
+from mikrosync.payments.money import parse_amount
+from mikrosync.payments.mpesa.account import credentials, get_account
+from mikrosync.payments.mpesa.client import DarajaClient
+from mikrosync.payments.mpesa.daraja import normalize_msisdn
+from mikrosync.security.vault import Vault
+from mikrosync.subscribers.queries import get_subscriber
+
+
+async def start_stk_push(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    subscriber_id: int,
+    amount: object,
+    phone: str | None,
+    vault: Vault,
+    actor: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> StkRequest:
+    """Push a payment prompt to `phone` (default: the subscriber's). Raises InvalidInput for
+    a bad amount or phone, DarajaError when Daraja refuses; nothing is stored then."""
+    value = parse_amount(amount)
+    if value != value.to_integral_value():
+        raise InvalidInput("amount", "M-Pesa STK push takes whole amounts only")
+    subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
+    msisdn = normalize_msisdn(phone or subscriber.phone)
+    if msisdn is None:
+        raise InvalidInput("phone", "a Kenyan phone number is needed (07XXXXXXXX or 2547XXXXXXXX)")
+    account = await get_account(session, tenant_id)
+    client = DarajaClient(credentials(account, vault), transport=transport)
+    base_url = account.callback_base_url
+    username = subscriber.username
+    # No transaction is held open across Daraja's round trip.
+    await session.commit()
+    started = await client.stk_push(
+        amount=Decimal(value), phone=msisdn, account_reference=username, callback_base_url=base_url
+    )
+    request = StkRequest(
+        tenant_id=tenant_id,
+        checkout_request_id=started.checkout_request_id,
+        subscriber_id=subscriber_id,
+        amount=value,
+        phone=msisdn,
+        status="pending",
+        requested_by=actor,
+    )
+    session.add(request)
+    await session.commit()
+    return request
