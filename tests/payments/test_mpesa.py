@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from mikrosync.mpesa_sim import StkOutcome
 from mikrosync.payments.models import MpesaAccount, StkRequest
+from mikrosync.payments.mpesa.account import rotate_account_secrets
 from mikrosync.runtime import Runtime
+from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber, SuspendReason
 from tests.helpers import unique
 from tests.payments.conftest import MpesaSite
@@ -203,3 +205,20 @@ async def test_stk_push_cancelled_by_the_user_records_no_payment(
         "POST", "/payments/stk-push", json={"subscriber_id": created["id"], "amount": "30.5"}
     )
     assert over_precise.status_code == 422
+
+
+async def test_rotate_secrets_re_encrypts_mpesa_credentials(
+    mpesa: MpesaSite, runtime: Runtime
+) -> None:
+    new_key = "rotated-mpesa-key-" + "q" * 40
+    rotated = Vault(new_key, [runtime.secret_key])
+    assert await rotate_account_secrets(runtime.sessionmaker, rotated) >= 1
+    async with runtime.sessionmaker() as session:
+        stored = (
+            await session.scalars(
+                select(MpesaAccount).where(MpesaAccount.tenant_id == mpesa.owner.tenant_id)
+            )
+        ).one()
+        assert Vault(new_key).decrypt(stored.consumer_secret_encrypted) == "sim-secret"
+    # Put the session's key back for the tests that follow.
+    await rotate_account_secrets(runtime.sessionmaker, Vault(runtime.secret_key, [new_key]))

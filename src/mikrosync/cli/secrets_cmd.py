@@ -5,12 +5,13 @@ from __future__ import annotations
 import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.payments.mpesa.account import rotate_account_secrets
 from mikrosync.runtime import Runtime
 from mikrosync.security.rotation import rotate_secrets
 
 
 def rotate() -> None:
-    """Re-encrypt router and subscriber passwords with MIKROSYNC_SECRET_KEY.
+    """Re-encrypt router and subscriber passwords and M-Pesa credentials with MIKROSYNC_SECRET_KEY.
 
     Set the new key in MIKROSYNC_SECRET_KEY and the old one in MIKROSYNC_PREVIOUS_SECRET_KEYS,
     run this once, then drop the old key. API tokens and web sessions signed with the old key
@@ -20,5 +21,7 @@ def rotate() -> None:
     async def work(runtime: Runtime) -> None:
         routers, subscribers = await rotate_secrets(runtime.sessionmaker, runtime.vault)
         typer.echo(f"re-encrypted {routers} router and {subscribers} subscriber password(s)")
+        accounts = await rotate_account_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted the M-Pesa credentials of {accounts} tenant(s)")
 
     run(with_runtime(settings_or_exit(announce=True), work))

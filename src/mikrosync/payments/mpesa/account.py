@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mikrosync.db.session import SessionMaker
 from mikrosync.errors import InvalidInput, NotFound
 from mikrosync.payments.models import MpesaAccount
 from mikrosync.request_schema import RequestModel
@@ -200,3 +201,18 @@ def credentials(account: MpesaAccount, vault: Vault) -> Credentials:
         passkey=vault.decrypt(account.passkey_encrypted) if account.passkey_encrypted else None,
         callback_token=vault.decrypt(account.callback_token_encrypted),
     )
+
+
+async def rotate_account_secrets(sessionmaker: SessionMaker, vault: Vault) -> int:
+    """Re-encrypt every tenant's Daraja credentials and callback token with the current key
+    (`mikrosync rotate-secrets`). Safe to run twice."""
+    async with sessionmaker() as session:
+        rows = (await session.scalars(select(MpesaAccount))).all()
+        for account in rows:
+            account.consumer_key_encrypted = vault.rotate(account.consumer_key_encrypted)
+            account.consumer_secret_encrypted = vault.rotate(account.consumer_secret_encrypted)
+            account.callback_token_encrypted = vault.rotate(account.callback_token_encrypted)
+            if account.passkey_encrypted is not None:
+                account.passkey_encrypted = vault.rotate(account.passkey_encrypted)
+        await session.commit()
+    return len(rows)
