@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import NotFound
-from mikrosync.payments.models import Payment, Wallet, WalletEntry
+from mikrosync.payments.models import Payment, PaymentStatus, Wallet, WalletEntry
 from mikrosync.payments.schemas import PaymentFilters
 from mikrosync.subscribers.queries import get_subscriber
 
@@ -100,19 +100,23 @@ async def wallet(
     return (stored.balance if stored else Decimal("0")), entries.all()
 
 
-async def revenue_by_day(
-    session: AsyncSession, *, tenant_id: int, since: datetime
-) -> list[tuple[str, Decimal]]:
-    """Sum of applied and unmatched payments per UTC day since `since` (refunds excluded)."""
+async def revenue(
+    session: AsyncSession, *, tenant_id: int, since: datetime, tz: tzinfo
+) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]]:
+    """Payments received since `since` (refunded ones excluded) summed per day and per month
+    of the tenant's time zone, oldest first."""
     rows = await session.execute(
         select(Payment.received_at, Payment.amount).where(
             Payment.tenant_id == tenant_id,
             Payment.received_at >= since,
-            Payment.status != "refunded",
+            Payment.status != PaymentStatus.REFUNDED,
         )
     )
-    totals: dict[str, Decimal] = {}
+    days: dict[str, Decimal] = {}
+    months: dict[str, Decimal] = {}
     for received_at, amount in rows:
-        day = received_at.strftime("%Y-%m-%d")
-        totals[day] = totals.get(day, Decimal("0")) + amount
-    return sorted(totals.items())
+        local = received_at.astimezone(tz)
+        day, month = local.strftime("%Y-%m-%d"), local.strftime("%Y-%m")
+        days[day] = days.get(day, Decimal("0")) + amount
+        months[month] = months.get(month, Decimal("0")) + amount
+    return sorted(days.items()), sorted(months.items())
