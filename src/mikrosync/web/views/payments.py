@@ -76,6 +76,13 @@ def _bars(points: list[tuple[str, Decimal]]) -> list[dict[str, Any]]:
     ]
 
 
+def _last_days(totals: dict[str, Decimal], tz: ZoneInfo) -> list[tuple[str, Decimal]]:
+    """The last CHART_DAYS days (today included), zero where nothing was paid."""
+    today = now().astimezone(tz).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(CHART_DAYS - 1, -1, -1)]
+    return [(day, totals.get(day, Decimal("0"))) for day in days]
+
+
 @router.get("/payments")
 async def list_payments(request: Request, db: DbDep, user: Reader) -> Response:
     tz = zone(user.timezone)
@@ -101,7 +108,7 @@ async def list_payments(request: Request, db: DbDep, user: Reader) -> Response:
         "query": urlencode(kept),
         "names": names,
         "problem": problem,
-        "days": _bars(days[-CHART_DAYS:]),
+        "days": _bars(_last_days(dict(days), tz)),
         "months": _bars(months[-CHART_MONTHS:]),
         "section": "payments",
     }
