@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from mikrosync.logs import mask_secrets
 from mikrosync.mpesa_sim import StkOutcome
 from mikrosync.payments.models import MpesaAccount, StkRequest
 from mikrosync.payments.mpesa.account import rotate_account_secrets
@@ -222,3 +223,9 @@ async def test_rotate_secrets_re_encrypts_mpesa_credentials(
         assert Vault(new_key).decrypt(stored.consumer_secret_encrypted) == "sim-secret"
     # Put the session's key back for the tests that follow.
     await rotate_account_secrets(runtime.sessionmaker, Vault(runtime.secret_key, [new_key]))
+
+
+def test_the_callback_token_is_masked_in_log_lines() -> None:
+    line = '127.0.0.1:5 - "POST /api/v1/callbacks/daraja/Abc-123_xyz/confirmation HTTP/1.1" 200'
+    masked = mask_secrets(line)
+    assert "Abc-123_xyz" not in masked and "/callbacks/daraja/***/confirmation" in masked

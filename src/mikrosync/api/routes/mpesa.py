@@ -110,7 +110,7 @@ def _daraja(status_code: int, reason: str) -> JSONResponse:
     return JSONResponse(daraja.rejected(1, reason), status_code=status_code)
 
 
-@router.post("/callbacks/mpesa/{token}/{kind}", include_in_schema=False)
+@router.post("/callbacks/daraja/{token}/{kind}", include_in_schema=False)
 async def mpesa_callback(
     token: str,
     kind: Literal["validation", "confirmation", "stk"],

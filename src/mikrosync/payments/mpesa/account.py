@@ -21,7 +21,7 @@ from mikrosync.security.vault import Vault
 
 log = logging.getLogger(__name__)
 
-CALLBACK_PREFIX = "/api/v1/callbacks/mpesa"
+CALLBACK_PREFIX = "/api/v1/callbacks/daraja"
 SANDBOX_URL = "https://sandbox.safaricom.co.ke"
 
 
