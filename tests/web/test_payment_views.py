@@ -8,6 +8,11 @@ import csv
 import io
 from typing import Any
 
+import httpx
+from fastapi import FastAPI
+
+from mikrosync.mpesa_sim import SimConfig
+from mikrosync.mpesa_sim.server import running_mpesa
 from mikrosync.payments import service
 from mikrosync.payments.models import Method
 from mikrosync.runtime import Runtime
@@ -129,3 +134,40 @@ async def test_roles_and_tenancy(web: WebTenant, runtime: Runtime) -> None:
     )
     assert stranger.status_code == 404  # another tenant's subscriber: not found
     assert "viewer-cannot" not in (await web.stranger.get("/payments")).text
+
+
+async def test_stk_push_from_the_subscriber_page(web: WebTenant, web_app: FastAPI) -> None:
+    created = await make_subscriber(
+        web.api,
+        web.staff,
+        package_id=(await make_package(web.api, web.staff, price="30"))["id"],
+        phone="0712444555",
+    )
+    url = f"/subscribers/{created['id']}"
+    config = SimConfig(stk_delay_s=0.05)
+    async with running_mpesa(config, transport=httpx.ASGITransport(app=web_app)) as daraja:
+        saved = await web.api.put(
+            "/api/v1/mpesa/account",
+            json={
+                "shortcode": config.shortcode,
+                "api_url": daraja.url,
+                "callback_base_url": "http://test",
+                "consumer_key": config.consumer_key,
+                "consumer_secret": config.consumer_secret,
+                "passkey": config.passkey,
+            },
+            headers=web.staff.headers,
+        )
+        assert saved.status_code == 200, saved.text
+        wallet = await web.operator.get(f"{url}/wallet")
+        assert "Request M-Pesa payment" in wallet.text and 'value="0712444555"' in wallet.text
+        response = await web.operator.post(f"{url}/stk-push", {"amount": "30", "phone": ""})
+        assert response.status_code == 303
+        assert "M-Pesa prompt sent to 254712444555" in (await web.operator.get(url)).text
+        await daraja.sim.idle()
+        refused = await web.operator.post(f"{url}/stk-push", {"amount": "12.50"})
+        assert refused.status_code == 303
+        assert "whole amounts only" in (await web.operator.get(url)).text
+    wallet = await web.operator.get(f"{url}/wallet")
+    assert '<span id="balance">0.00</span>' in wallet.text
+    assert "mpesa payment S" in wallet.text  # the receipt number of the STK payment

@@ -25,7 +25,9 @@ from mikrosync.clock import now
 from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.payments import queries, service
 from mikrosync.payments import settings as payment_settings
-from mikrosync.payments.models import Method, PaymentStatus
+from mikrosync.payments.models import Method, MpesaAccount, PaymentStatus
+from mikrosync.payments.mpesa.client import DarajaError
+from mikrosync.payments.mpesa.stk import start_stk_push
 from mikrosync.payments.schemas import PaymentFilters
 from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.subscribers.models import Subscriber
@@ -249,7 +251,11 @@ async def _wallet_context(db: DbDep, user: WebUser, subscriber_id: int) -> dict[
     subscriber = await get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     balance, entries = await queries.wallet(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     rules = await payment_settings.load(db, user.scope)
+    mpesa = await db.scalar(
+        select(func.count()).select_from(MpesaAccount).where(MpesaAccount.tenant_id == user.scope)
+    )
     return {
+        "mpesa": bool(mpesa),
         "s": subscriber,
         "balance": balance,
         "entries": entries,
@@ -303,3 +309,29 @@ async def record_payment(
     elif renewal is not None and renewal.skipped:
         done += f" Credited only ({renewal.skipped})."
     return redirect(request, url, flash=done)
+
+
+@router.post("/subscribers/{subscriber_id}/stk-push")
+async def stk_push(
+    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+) -> Response:
+    """Prompt the payer's phone for an M-Pesa payment; it is recorded when Daraja calls back."""
+    form = await Form.read(request)
+    url = f"/subscribers/{subscriber_id}"
+    try:
+        started = await start_stk_push(
+            db,
+            tenant_id=user.scope,
+            subscriber_id=subscriber_id,
+            amount=form.text("amount") or "",
+            phone=form.text("phone"),
+            vault=runtime.vault,
+            actor=user.email,
+        )
+    except (InvalidInput, DarajaError, NotFound) as exc:
+        return redirect(request, url, flash=f"M-Pesa request not sent: {exc}", kind="error")
+    return redirect(
+        request,
+        url,
+        flash=f"M-Pesa prompt sent to {started.phone}; the payment appears here once paid.",
+    )
