@@ -15,6 +15,7 @@ from mikrosync.api.routes import (
     auth,
     health,
     imports,
+    messages,
     mpesa,
     packages,
     payments,
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         subscribers,
         payments,
         mpesa,
+        messages,
         queue,
     ):
         api.include_router(module.router)

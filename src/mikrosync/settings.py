@@ -89,6 +89,8 @@ class Settings(BaseSettings):
         description="Cron of the periodic expiry scan (the safety net of the per-instant jobs).",
     )
     reconcile_interval_s: float = Field(default=900.0, ge=10, le=7 * 86400)
+    # How often the worker looks for customer reminders to send (expiring, expired).
+    reminder_scan_s: float = Field(default=300.0, ge=1, le=86400)
     job_lock_s: float = Field(
         default=20.0,
         ge=1,

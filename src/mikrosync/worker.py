@@ -18,6 +18,8 @@ from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
 from mikrosync.logs import log_context
+from mikrosync.messages.handlers import message_handlers
+from mikrosync.messages.jobs import SCHEDULE_REMINDERS
 from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.sync.converge import Attempt, converge_subscriber
@@ -103,6 +105,7 @@ def build_handlers(deps: SyncDeps, queue: JobQueue) -> Mapping[str, Handler]:
     handlers[names.SYNC_PACKAGE] = package
     handlers[names.SCHEDULE_RECONCILES] = schedule_reconciles
     handlers[names.RECONCILE_ROUTER] = reconcile
+    handlers.update(message_handlers(deps, queue))
     return handlers
 
 
@@ -113,6 +116,7 @@ def schedules(runtime: Runtime) -> list[Schedule]:
         Schedule(names.CHECK_ROUTER_HEALTH, every_ms=int(settings.health_interval_s * 1000)),
         Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
         Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
+        Schedule(SCHEDULE_REMINDERS, every_ms=int(settings.reminder_scan_s * 1000)),
     ]
 
 

@@ -29,6 +29,8 @@ TABLES = {
     "payment_settings",
     "mpesa_accounts",
     "stk_requests",
+    "message_settings",
+    "customer_messages",
 }
 
 

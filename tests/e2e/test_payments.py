@@ -6,6 +6,7 @@ simulator over TCP and Daraja is the local M-Pesa simulator."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from mikrosync.mpesa_sim import SimConfig, StkOutcome
 from mikrosync.mpesa_sim.server import RunningSim, running_mpesa
 from mikrosync.settings import Settings
 from tests.e2e.conftest import Site, WorkerProcess, eventually
+from tests.messages.conftest import SmtpServer, smtp_server  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +153,49 @@ async def test_cash_payment_from_the_office_reconnects(site: Site, worker: Worke
         )
     await _back_online(site, created["id"], "cash-payer")
     assert len(await _payments(site, created["id"])) == 1
+
+
+async def test_reminder_and_receipt_arrive_once_through_the_worker(
+    site: Site,
+    worker: WorkerProcess,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    await site.call(
+        "PATCH",
+        "/message-settings",
+        json={
+            "email_enabled": True,
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_starttls": False,
+            "smtp_from": "billing@isp.test",
+            "reminder_days": [3],
+        },
+    )
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    created = await site.subscriber(username="reminded", email="dee@home.test", expires_at=soon)
+
+    def mails(subject: str) -> list[Any]:
+        return [
+            m
+            for m in smtp_server.mailbox.messages
+            if m["To"] == "dee@home.test" and m["Subject"] == subject
+        ]
+
+    async def reminded() -> bool:
+        return len(mails("Your internet expires soon")) == 1
+
+    await eventually(reminded, timeout=30, what="the expiry reminder")
+    price = site.packages["pppoe"]["price"]
+    await site.call("POST", "/payments", json={"subscriber_id": created["id"], "amount": price})
+
+    async def receipt() -> bool:
+        return len(mails("You are back online")) == 1
+
+    await eventually(receipt, timeout=30, what="the payment's receipt")
+    # Scans run every second: several more have passed, and still one reminder. The renewal
+    # moved the expiry, so the next reminder is for the new instant, weeks away.
+    await site.synced(created["id"])
+    await asyncio.sleep(3)
+    assert len(mails("Your internet expires soon")) == 1
+    assert len(mails("You are back online")) == 1

@@ -1,6 +1,7 @@
 """Imports every model so `Base.metadata` is complete (Alembic autogenerate, create_all)."""
 
 from mikrosync.db.base import Base
+from mikrosync.messages.models import CustomerMessage, MessageSettings
 from mikrosync.packages.models import Package
 from mikrosync.payments.models import (
     MpesaAccount,
@@ -16,6 +17,8 @@ from mikrosync.tenants.models import StaffUser, Tenant
 
 __all__ = [
     "Base",
+    "CustomerMessage",
+    "MessageSettings",
     "MpesaAccount",
     "Package",
     "Payment",

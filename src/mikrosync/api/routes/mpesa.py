@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.messages.notify import after_payment
 from mikrosync.payments.mpesa import account as accounts
 from mikrosync.payments.mpesa import callbacks, daraja
 from mikrosync.payments.mpesa.client import DarajaClient, DarajaError
@@ -154,4 +155,6 @@ async def mpesa_callback(
         answer = await callbacks.stk_callback(session, account, body)
     if answer.subscriber is not None:
         await runtime.hint([answer.subscriber])
+    if answer.recorded is not None:
+        await after_payment(runtime.sessionmaker, runtime.queue, answer.recorded)
     return JSONResponse(answer.body, status_code=answer.status)

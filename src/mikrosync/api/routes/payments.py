@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from mikrosync.api.deps import Admin, Operator, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.messages.notify import after_payment
 from mikrosync.payments import queries, service
 from mikrosync.payments import settings as payment_settings
 from mikrosync.payments.models import Method
@@ -72,6 +73,7 @@ async def record_payment(
     )
     if result.subscriber is not None:
         await runtime.hint([result.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, result)
     return _recorded(result)
 
 
@@ -117,6 +119,7 @@ async def assign_payment(
     )
     if result.subscriber is not None:
         await runtime.hint([result.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, result)
     return _recorded(result)
 
 

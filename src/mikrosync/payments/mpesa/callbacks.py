@@ -32,10 +32,12 @@ class Answer:
     status: int
     body: dict[str, Any]
     subscriber: Subscriber | None = None
+    recorded: service.Recorded | None = None
 
 
-def _accepted(subscriber: Subscriber | None = None) -> Answer:
-    return Answer(200, dict(daraja.ACCEPTED), subscriber)
+def _accepted(recorded: service.Recorded | None = None) -> Answer:
+    subscriber = recorded.subscriber if recorded is not None else None
+    return Answer(200, dict(daraja.ACCEPTED), subscriber, recorded)
 
 
 def _wrong_shortcode(account: MpesaAccount, payment: daraja.C2BPayment) -> bool:
@@ -107,7 +109,7 @@ async def c2b_confirmation(
     )
     if recorded.duplicate:
         log.info("M-Pesa confirmation %s replayed: already recorded", payment.trans_id)
-    return _accepted(recorded.subscriber)
+    return _accepted(recorded)
 
 
 async def stk_callback(
@@ -192,4 +194,4 @@ async def stk_callback(
             stored.result_desc = result.result_desc
             stored.payment_id = recorded.payment.id
             await session.commit()
-    return _accepted(recorded.subscriber)
+    return _accepted(recorded)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from mikrosync.clock import now
 from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.messages.notify import after_payment
 from mikrosync.payments import queries, service
 from mikrosync.payments import settings as payment_settings
 from mikrosync.payments.models import Method, MpesaAccount, PaymentStatus
@@ -227,6 +228,7 @@ async def assign_payment(
         return redirect(request, back, flash=f"Payment not assigned: {exc}", kind="error")
     if result.subscriber is not None:
         await runtime.hint([result.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, result)
     name = result.subscriber.username if result.subscriber else "?"
     return redirect(request, back, flash=f"Payment {payment_id} applied to {name}.")
 
@@ -302,6 +304,7 @@ async def record_payment(
         )
     if result.subscriber is not None:
         await runtime.hint([result.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, result)
     renewal = result.renewal
     done = f"Payment of {result.payment.amount:.2f} recorded."
     if renewal is not None and renewal.periods:
