@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.messages.settings import rotate_message_secrets
 from mikrosync.payments.mpesa.account import rotate_account_secrets
 from mikrosync.runtime import Runtime
 from mikrosync.security.rotation import rotate_secrets
@@ -23,5 +24,7 @@ def rotate() -> None:
         typer.echo(f"re-encrypted {routers} router and {subscribers} subscriber password(s)")
         accounts = await rotate_account_secrets(runtime.sessionmaker, runtime.vault)
         typer.echo(f"re-encrypted the M-Pesa credentials of {accounts} tenant(s)")
+        messages = await rotate_message_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted the SMTP and SMS secrets of {messages} tenant(s)")
 
     run(with_runtime(settings_or_exit(announce=True), work))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mikrosync.db.session import SessionMaker
 from mikrosync.messages.models import Event, MessageSettings
 from mikrosync.messages.senders import SmsConfig, SmtpConfig
 from mikrosync.request_schema import RequestModel
@@ -175,3 +177,16 @@ def sms_config(stored: MessageSettings, vault: Vault) -> SmsConfig | None:
         body_template=stored.sms_body_template,
         api_key=key,
     )
+
+
+async def rotate_message_secrets(sessionmaker: SessionMaker, vault: Vault) -> int:
+    """Re-encrypt every tenant's SMTP password and SMS API key (`mikrosync rotate-secrets`)."""
+    async with sessionmaker() as session:
+        rows = (await session.scalars(select(MessageSettings))).all()
+        for stored in rows:
+            if stored.smtp_password_encrypted is not None:
+                stored.smtp_password_encrypted = vault.rotate(stored.smtp_password_encrypted)
+            if stored.sms_api_key_encrypted is not None:
+                stored.sms_api_key_encrypted = vault.rotate(stored.sms_api_key_encrypted)
+        await session.commit()
+    return len(rows)
