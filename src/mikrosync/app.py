@@ -25,6 +25,7 @@ from mikrosync.api.routes import (
     subscribers,
     tenant_settings,
     tenants,
+    webhooks,
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.runtime import Runtime
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         payments,
         mpesa,
         messages,
+        webhooks,
         queue,
     ):
         api.include_router(module.router)

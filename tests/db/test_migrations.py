@@ -31,6 +31,7 @@ TABLES = {
     "stk_requests",
     "message_settings",
     "customer_messages",
+    "payment_webhooks",
 }
 
 

@@ -7,6 +7,7 @@ import typer
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
 from mikrosync.messages.settings import rotate_message_secrets
 from mikrosync.payments.mpesa.account import rotate_account_secrets
+from mikrosync.payments.webhook import rotate_webhook_secrets
 from mikrosync.runtime import Runtime
 from mikrosync.security.rotation import rotate_secrets
 
@@ -26,5 +27,7 @@ def rotate() -> None:
         typer.echo(f"re-encrypted the M-Pesa credentials of {accounts} tenant(s)")
         messages = await rotate_message_secrets(runtime.sessionmaker, runtime.vault)
         typer.echo(f"re-encrypted the SMTP and SMS secrets of {messages} tenant(s)")
+        hooks = await rotate_webhook_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted {hooks} payment webhook secret(s)")
 
     run(with_runtime(settings_or_exit(announce=True), work))

@@ -184,3 +184,17 @@ class StkRequest(TenantOwnedMixin, Base):
     )
     requested_by: Mapped[str] = mapped_column(String(254), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, nullable=False)
+
+
+class PaymentWebhook(TenantOwnedMixin, Base):
+    """A generic payment source (another gateway, a billing system) that posts payments signed
+    with HMAC-SHA256 under its own secret; `provider` namespaces its references."""
+
+    __tablename__ = "payment_webhooks"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), nullable=False)
+    secret_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(254), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, nullable=False)

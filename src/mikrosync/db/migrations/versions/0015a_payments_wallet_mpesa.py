@@ -285,9 +285,36 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_customer_messages_tenant_id"), ["tenant_id"], unique=False
         )
+    op.create_table(
+        "payment_webhooks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("secret_encrypted", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=254), nullable=False),
+        sa.Column("created_at", mikrosync.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_payment_webhooks_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_webhooks")),
+        sa.UniqueConstraint(
+            "tenant_id", "provider", name=op.f("uq_payment_webhooks_tenant_id_provider")
+        ),
+    )
+    with op.batch_alter_table("payment_webhooks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payment_webhooks_tenant_id"), ["tenant_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payment_webhooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_webhooks_tenant_id"))
+
+    op.drop_table("payment_webhooks")
     with op.batch_alter_table("customer_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customer_messages_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_customer_messages_subscriber_id"))
