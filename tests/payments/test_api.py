@@ -75,10 +75,10 @@ async def test_refused_amounts_are_422_and_record_nothing(
     client: httpx.AsyncClient, owner: Staff
 ) -> None:
     created = await _subscriber(client, owner)
-    for amount in ("0", "-3", "2.005", "ten", 1e300):
+    for amount in ("0", "-3", "2.005", "ten", 1e300, True, None, [5]):
         response = await _cash(client, owner, created["id"], amount)
         assert response.status_code == 422, (amount, response.text)
-        assert response.json()["detail"][0]["loc"][-1] == "amount"
+        assert "amount" in response.json()["detail"][0]["loc"]
     page = (await client.get("/api/v1/payments", headers=owner.headers)).json()
     assert page["total"] == 0
 

@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 from mikrosync.payments.models import Method, PaymentStatus
 from mikrosync.request_schema import Id, Page, RequestModel
@@ -20,7 +29,7 @@ class PaymentCreate(RequestModel):
 
     subscriber_id: Id
     # Checked by the service (positive, at most two decimals): a string keeps it exact.
-    amount: str | int | float = Field(union_mode="left_to_right")
+    amount: StrictStr | StrictInt | StrictFloat
     method: Literal["cash", "bank", "other"] = "cash"
     reference: str | None = Field(default=None, max_length=64)
     """A receipt or transfer number: recording the same one twice is a no-op."""

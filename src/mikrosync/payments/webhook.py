@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +59,7 @@ class WebhookPayment(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     reference: str = Field(min_length=1, max_length=64)
-    amount: str | int | float = Field(union_mode="left_to_right")
+    amount: StrictStr | StrictInt | StrictFloat
     method: Literal["bank", "mpesa", "other"] = "other"
     account: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=50)

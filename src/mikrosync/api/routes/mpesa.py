@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
@@ -71,7 +71,7 @@ async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) 
 
 class StkPushCreate(RequestModel):
     subscriber_id: Id
-    amount: str | int | float = Field(union_mode="left_to_right")
+    amount: StrictStr | StrictInt | StrictFloat
     phone: str | None = Field(default=None, max_length=20)
     """Default: the subscriber's phone."""
 

@@ -90,23 +90,28 @@ async def c2b_confirmation(
     subscriber_id = await match_subscriber(
         session, account.tenant_id, account=payment.account, phone=payment.msisdn
     )
-    recorded = await service.record_payment(
-        session,
-        tenant_id=account.tenant_id,
-        data=service.NewPayment(
-            amount=payment.amount,
-            method=Method.MPESA,
-            provider=PROVIDER,
-            provider_reference=payment.trans_id,
-            subscriber_id=subscriber_id,
-            account_reference=payment.account,
-            payer_phone=payment.msisdn,
-            payer_name=payment.payer_name,
-            received_at=payment.received_at,
-            raw=body,
-        ),
-        actor=ACTOR,
+    data = service.NewPayment(
+        amount=payment.amount,
+        method=Method.MPESA,
+        provider=PROVIDER,
+        provider_reference=payment.trans_id,
+        subscriber_id=subscriber_id,
+        account_reference=payment.account,
+        payer_phone=payment.msisdn,
+        payer_name=payment.payer_name,
+        received_at=payment.received_at,
+        raw=body,
     )
+    try:
+        recorded = await service.record_payment(
+            session, tenant_id=account.tenant_id, data=data, actor=ACTOR
+        )
+    except NotFound:
+        # The matched subscriber was deleted meanwhile: keep the money, unmatched.
+        data.subscriber_id = None
+        recorded = await service.record_payment(
+            session, tenant_id=account.tenant_id, data=data, actor=ACTOR
+        )
     if recorded.duplicate:
         log.info("M-Pesa confirmation %s replayed: already recorded", payment.trans_id)
     return _accepted(recorded)
