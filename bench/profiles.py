@@ -29,6 +29,9 @@ class Profile:
     # 7. scale-out
     scale_routers: int
     scale_subscribers: int
+    # 8. payments: expired subscribers who pay; callbacks sent at once (30 % duplicates)
+    payment_subscribers: int
+    payment_callbacks: int
     # how long to wait for a sync before giving up
     timeout_s: float
 
@@ -49,6 +52,8 @@ QUICK = Profile(
     growth=10,
     scale_routers=50,
     scale_subscribers=200,
+    payment_subscribers=20,
+    payment_callbacks=100,
     timeout_s=240.0,
 )
 
@@ -68,6 +73,8 @@ FULL = Profile(
     growth=10,
     scale_routers=50,
     scale_subscribers=10_000,
+    payment_subscribers=200,
+    payment_callbacks=1_000,
     timeout_s=7_200.0,
 )
 
