@@ -229,3 +229,59 @@ def test_the_callback_token_is_masked_in_log_lines() -> None:
     line = '127.0.0.1:5 - "POST /api/v1/callbacks/daraja/Abc-123_xyz/confirmation HTTP/1.1" 200'
     masked = mask_secrets(line)
     assert "Abc-123_xyz" not in masked and "/callbacks/daraja/***/confirmation" in masked
+
+
+def _stk_body(checkout: str, code: int, receipt: str | None = None, phone: int = 0) -> str:
+    callback: dict[str, object] = {
+        "MerchantRequestID": "1-2-3",
+        "CheckoutRequestID": checkout,
+        "ResultCode": code,
+        "ResultDesc": "ok" if code == 0 else "Request cancelled by user",
+    }
+    if receipt:
+        callback["CallbackMetadata"] = {
+            "Item": [
+                {"Name": "Amount", "Value": 30},
+                {"Name": "MpesaReceiptNumber", "Value": receipt},
+                {"Name": "Balance"},
+                {"Name": "TransactionDate", "Value": 20261203101500},
+                {"Name": "PhoneNumber", "Value": phone},
+            ]
+        }
+    return json.dumps({"Body": {"stkCallback": callback}})
+
+
+async def test_stk_callback_before_the_push_answer_and_late_failure(
+    mpesa: MpesaSite, runtime: Runtime
+) -> None:
+    created = await mpesa.subscriber(phone="0712000444")
+    await _expire(runtime, created["id"])
+    sim = mpesa.running.sim
+    # The success reaches us before Daraja's answer to the push, from a phone that is not
+    # the subscriber's: unmatched at first, then applied when the push adopts its request.
+    sim.stk_outcomes.append(StkOutcome(before_answer=True))
+    started = await mpesa.call(
+        "POST",
+        "/payments/stk-push",
+        json={"subscriber_id": created["id"], "amount": 30, "phone": "0799000111"},
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "succeeded"
+    checkout = started.json()["checkout_request_id"]
+    # A late failure for the same push (out of order) changes nothing.
+    sim.send_later(mpesa.urls["stk"], _stk_body(checkout, 1032))
+    # A success for a push we never made (another till): matched by phone.
+    receipt = unique("SX").upper().replace("-", "")[:10]
+    sim.send_later(mpesa.urls["stk"], _stk_body("ws_CO_unknown", 0, receipt, 254712000444))
+    # A malformed one: Body without stkCallback.
+    sim.send_later(mpesa.urls["stk"], json.dumps({"Body": {}}))
+    await sim.idle()
+    assert [d.status for d in sim.deliveries[-3:]] == [200, 200, 400]
+    async with runtime.sessionmaker() as session:
+        request = await session.get(StkRequest, started.json()["id"])
+        assert request is not None and request.status == "succeeded"
+    page = await mpesa.payments(subscriber_id=created["id"])
+    assert page["total"] == 2 and {p["status"] for p in page["items"]} == {"applied"}
+    assert receipt in {p["provider_reference"] for p in page["items"]}
+    row = (await mpesa.call("GET", f"/subscribers/{created['id']}")).json()
+    assert row["is_suspended"] is False

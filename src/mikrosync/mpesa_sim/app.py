@@ -43,6 +43,9 @@ class StkOutcome:
     result_desc: str = "The service request is processed successfully."
     delay_s: float | None = None
     copies: int = 1
+    # Deliver the callback(s) before answering the push itself (out of order: the callback
+    # reaches the server before the push's own answer does).
+    before_answer: bool = False
 
 
 @dataclass
@@ -131,7 +134,10 @@ class MpesaSim:
         delay = self.config.stk_delay_s if outcome.delay_s is None else outcome.delay_s
         url = str(body.get("CallBackURL", ""))
         for _ in range(outcome.copies):
-            self.send_later(url, json.dumps(callback), delay)
+            if outcome.before_answer:
+                await self._deliver(url, json.dumps(callback), 0.0)
+            else:
+                self.send_later(url, json.dumps(callback), delay)
         return JSONResponse(
             {
                 "MerchantRequestID": merchant,

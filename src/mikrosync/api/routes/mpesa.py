@@ -88,12 +88,16 @@ class StkPushRead(BaseModel):
 
 @router.post("/payments/stk-push", status_code=status.HTTP_202_ACCEPTED)
 async def stk_push(
-    data: StkPushCreate, session: SessionDep, vault: VaultDep, principal: Operator
+    data: StkPushCreate,
+    session: SessionDep,
+    vault: VaultDep,
+    runtime: RuntimeDep,
+    principal: Operator,
 ) -> StkPushRead:
     """Prompt the payer's phone for an M-Pesa payment; the payment is recorded when Daraja
     calls back (then the subscriber is renewed and reconnected)."""
     try:
-        request = await start_stk_push(
+        started = await start_stk_push(
             session,
             tenant_id=principal.scope,
             subscriber_id=data.subscriber_id,
@@ -104,7 +108,10 @@ async def stk_push(
         )
     except DarajaError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
-    return StkPushRead.model_validate(request)
+    if started.recorded is not None and started.recorded.subscriber is not None:
+        await runtime.hint([started.recorded.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, started.recorded)
+    return StkPushRead.model_validate(started.request)
 
 
 def _daraja(status_code: int, reason: str) -> JSONResponse:

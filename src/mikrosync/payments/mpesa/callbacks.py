@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import InvalidInput, NotFound
 from mikrosync.payments import service
 from mikrosync.payments.matching import match_subscriber
-from mikrosync.payments.models import Method, MpesaAccount, StkRequest
+from mikrosync.payments.models import Method, MpesaAccount, Payment, StkRequest
 from mikrosync.payments.mpesa import daraja
 from mikrosync.subscribers.models import Subscriber
 
@@ -127,20 +129,9 @@ async def stk_callback(
     except InvalidInput as exc:
         log.warning("M-Pesa STK callback refused for tenant %s: %s", account.tenant_id, exc)
         return Answer(400, daraja.rejected(1, exc.message))
-    request = (
-        await session.scalars(
-            select(StkRequest).where(
-                StkRequest.tenant_id == account.tenant_id,
-                StkRequest.checkout_request_id == result.checkout_request_id,
-            )
-        )
-    ).first()
+    request = await _request_row(session, account.tenant_id, result.checkout_request_id)
     if not result.succeeded:
-        if request is not None and request.status == "pending":
-            request.status = "failed"
-            request.result_code = result.result_code
-            request.result_desc = result.result_desc
-            await session.commit()
+        await _note_outcome(session, account.tenant_id, result, None)
         log.info(
             "M-Pesa STK %s failed: %s %s",
             result.checkout_request_id,
@@ -151,52 +142,83 @@ async def stk_callback(
     assert result.amount is not None and result.receipt is not None
     subscriber_id = request.subscriber_id if request is not None else None
     if subscriber_id is None:
-        # A callback for a push we have no record of (or sent before its request was saved):
-        # the money is real, so match it like a paybill payment.
+        # A callback for a push we have no record of yet (Daraja answered before the push's
+        # own commit) or at all: the money is real, so match it like a paybill payment.
         subscriber_id = await match_subscriber(
             session, account.tenant_id, account=None, phone=result.phone
         )
-    request_id = request.id if request is not None else None
     await session.commit()
+    data = service.NewPayment(
+        amount=result.amount,
+        method=Method.MPESA,
+        provider=PROVIDER,
+        provider_reference=result.receipt,
+        subscriber_id=subscriber_id,
+        payer_phone=result.phone,
+        received_at=result.paid_at,
+        note=f"STK push {result.checkout_request_id}",
+        raw=body,
+    )
     try:
         recorded = await service.record_payment(
-            session,
-            tenant_id=account.tenant_id,
-            data=service.NewPayment(
-                amount=result.amount,
-                method=Method.MPESA,
-                provider=PROVIDER,
-                provider_reference=result.receipt,
-                subscriber_id=subscriber_id,
-                payer_phone=result.phone,
-                received_at=result.paid_at,
-                note=f"STK push {result.checkout_request_id}",
-                raw=body,
-            ),
-            actor=ACTOR,
+            session, tenant_id=account.tenant_id, data=data, actor=ACTOR
         )
     except NotFound:
         # The subscriber was deleted since the push: keep the money, unmatched.
+        data.subscriber_id = None
         recorded = await service.record_payment(
-            session,
-            tenant_id=account.tenant_id,
-            data=service.NewPayment(
-                amount=result.amount,
-                method=Method.MPESA,
-                provider=PROVIDER,
-                provider_reference=result.receipt,
-                payer_phone=result.phone,
-                received_at=result.paid_at,
-                raw=body,
-            ),
-            actor=ACTOR,
+            session, tenant_id=account.tenant_id, data=data, actor=ACTOR
         )
-    if request_id is not None:
-        stored = await session.get(StkRequest, request_id, populate_existing=True)
-        if stored is not None and stored.status != "succeeded":
-            stored.status = "succeeded"
-            stored.result_code = 0
-            stored.result_desc = result.result_desc
-            stored.payment_id = recorded.payment.id
-            await session.commit()
+    await _note_outcome(session, account.tenant_id, result, recorded.payment)
     return _accepted(recorded)
+
+
+async def _request_row(
+    session: AsyncSession, tenant_id: int, checkout_request_id: str
+) -> StkRequest | None:
+    query = select(StkRequest).where(
+        StkRequest.tenant_id == tenant_id,
+        StkRequest.checkout_request_id == checkout_request_id,
+    )
+    return (await session.scalars(query.execution_options(populate_existing=True))).first()
+
+
+async def _note_outcome(
+    session: AsyncSession, tenant_id: int, result: daraja.StkResult, payment: Payment | None
+) -> None:
+    """Put the push's outcome on its request row. Daraja may call back before the push's own
+    commit saved that row: then the row is created here, and the push adopts it (stk.py). A
+    success wins over a failure that came first (the money is real); a late failure never
+    undoes a success."""
+    for _ in range(2):
+        row = await _request_row(session, tenant_id, result.checkout_request_id)
+        if row is None:
+            session.add(
+                StkRequest(
+                    tenant_id=tenant_id,
+                    checkout_request_id=result.checkout_request_id,
+                    subscriber_id=payment.subscriber_id if payment is not None else None,
+                    amount=result.amount or Decimal("0"),
+                    phone=result.phone or "",
+                    status="succeeded" if payment is not None else "failed",
+                    result_code=result.result_code,
+                    result_desc=result.result_desc,
+                    payment_id=payment.id if payment is not None else None,
+                    requested_by="daraja callback",
+                )
+            )
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()  # the push saved its row meanwhile: update that
+                continue
+        if payment is not None and row.status != "succeeded":
+            row.status, row.payment_id = "succeeded", payment.id
+        elif payment is None and row.status == "pending":
+            row.status = "failed"
+        else:
+            return
+        row.result_code, row.result_desc = result.result_code, result.result_desc
+        await session.commit()
+        return

@@ -3,17 +3,22 @@ arrives later on the STK callback, matched by CheckoutRequestID."""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.errors import InvalidInput
-from mikrosync.payments.models import StkRequest
+from mikrosync.errors import Conflict, InvalidInput
+from mikrosync.payments.models import Payment, PaymentStatus, StkRequest
 from mikrosync.payments.money import parse_amount
 from mikrosync.payments.mpesa.account import credentials, get_account
 from mikrosync.payments.mpesa.client import DarajaClient
 from mikrosync.payments.mpesa.daraja import normalize_msisdn
+from mikrosync.payments.service import Recorded, assign_payment
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.queries import get_subscriber
 
@@ -28,7 +33,7 @@ async def start_stk_push(
     vault: Vault,
     actor: str,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> StkRequest:
+) -> StkStartedResult:
     """Push a payment prompt to `phone` (default: the subscriber's). Raises InvalidInput for
     a bad amount or phone, DarajaError when Daraja refuses; nothing is stored then."""
     value = parse_amount(amount)
@@ -57,5 +62,45 @@ async def start_stk_push(
         requested_by=actor,
     )
     session.add(request)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Daraja called back before this commit: the callback saved the row; adopt it.
+        await session.rollback()
+        return await _adopt(session, tenant_id, started.checkout_request_id, subscriber_id, actor)
+    return StkStartedResult(request, None)
+
+
+async def _adopt(
+    session: AsyncSession, tenant_id: int, checkout_request_id: str, subscriber_id: int, actor: str
+) -> StkStartedResult:
+    """Take over the request row a fast callback created; if its payment could not be
+    matched (the phone was not the subscriber's), apply it to the subscriber now."""
+    query = select(StkRequest).where(
+        StkRequest.tenant_id == tenant_id, StkRequest.checkout_request_id == checkout_request_id
+    )
+    row = (await session.scalars(query)).one()
+    row.subscriber_id = row.subscriber_id or subscriber_id
+    row.requested_by = actor
+    payment_id = row.payment_id
     await session.commit()
-    return request
+    recorded = None
+    if payment_id is not None:
+        payment = await session.get(Payment, payment_id)
+        if payment is not None and payment.status == PaymentStatus.UNMATCHED:
+            with contextlib.suppress(Conflict):  # an operator assigned it meanwhile
+                recorded = await assign_payment(
+                    session,
+                    tenant_id=tenant_id,
+                    payment_id=payment_id,
+                    subscriber_id=subscriber_id,
+                    actor=actor,
+                )
+    return StkStartedResult(row, recorded)
+
+
+@dataclass(frozen=True)
+class StkStartedResult:
+    request: StkRequest
+    # Set when the push applied a payment that had arrived first (push its subscriber's job).
+    recorded: Recorded | None

@@ -333,8 +333,11 @@ async def stk_push(
         )
     except (InvalidInput, DarajaError, NotFound) as exc:
         return redirect(request, url, flash=f"M-Pesa request not sent: {exc}", kind="error")
+    if started.recorded is not None and started.recorded.subscriber is not None:
+        await runtime.hint([started.recorded.subscriber])
+        await after_payment(runtime.sessionmaker, runtime.queue, started.recorded)
     return redirect(
         request,
         url,
-        flash=f"M-Pesa prompt sent to {started.phone}; the payment appears here once paid.",
+        flash=f"M-Pesa prompt sent to {started.request.phone}; the payment appears here once paid.",
     )
