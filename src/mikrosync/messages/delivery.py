@@ -10,12 +10,12 @@ no idempotency key, so that one window stays at-least-once.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,15 @@ from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
+
+# A `sending` row older than this belongs to a sender that died (a send times out after 20 s):
+# a retry takes it over. A younger one may still be sending: the retry waits (MessageBusy).
+STALE_SENDING = timedelta(seconds=90)
+
+
+class MessageBusy(SendFailed):
+    """Another attempt holds this message and may still be sending it: retry later."""
+
 
 SUBJECTS = {
     Event.PAYMENT_RECEIVED: "Payment received",
@@ -96,7 +105,8 @@ async def _values(session: AsyncSession, job: MessageJob, subscriber: Subscriber
 async def _claim(
     session: AsyncSession, job: MessageJob, recipient: str | None, body: str | None, status: str
 ) -> CustomerMessage | None:
-    """The log row, now ours to send (attempts + 1), or None if done or held elsewhere."""
+    """The log row, now ours to send (attempts + 1); None if it is done (sent or skipped);
+    MessageBusy if another attempt holds it and may still be sending."""
     key = (
         CustomerMessage.subscriber_id == job.subscriber_id,
         CustomerMessage.event == job.event,
@@ -113,6 +123,7 @@ async def _claim(
             channel=job.channel,
             status=status,
             attempts=1 if status == MessageStatus.SENDING else 0,
+            claimed_at=now(),
             recipient=recipient,
             body=body,
             created_at=now(),
@@ -122,7 +133,9 @@ async def _claim(
             await session.commit()
         except IntegrityError:
             await session.rollback()
-            return None
+            if status != MessageStatus.SENDING:
+                return None
+            raise MessageBusy("another attempt took this message; retrying later") from None
         return row if status == MessageStatus.SENDING else None
     if status != MessageStatus.SENDING:
         return None
@@ -130,16 +143,30 @@ async def _claim(
         update(CustomerMessage)
         .where(
             CustomerMessage.id == existing.id,
-            CustomerMessage.status.in_([MessageStatus.FAILED, MessageStatus.SENDING]),
             CustomerMessage.attempts == existing.attempts,
+            or_(
+                CustomerMessage.status == MessageStatus.FAILED,
+                and_(
+                    CustomerMessage.status == MessageStatus.SENDING,
+                    CustomerMessage.claimed_at < now() - STALE_SENDING,
+                ),
+            ),
         )
-        .values(status=MessageStatus.SENDING, attempts=existing.attempts + 1, body=body)
+        .values(
+            status=MessageStatus.SENDING,
+            attempts=existing.attempts + 1,
+            body=body,
+            claimed_at=now(),
+        )
         .execution_options(synchronize_session=False)
     )
     await session.commit()
-    if getattr(claimed, "rowcount", 0) != 1:
-        return None
-    return existing
+    if getattr(claimed, "rowcount", 0) == 1:
+        return existing
+    current = await session.get(CustomerMessage, existing.id, populate_existing=True)
+    if current is not None and current.status == MessageStatus.SENDING:
+        raise MessageBusy("another attempt is sending this message; retrying later")
+    return None
 
 
 async def deliver(

@@ -78,5 +78,8 @@ class CustomerMessage(TenantOwnedMixin, Base):
     recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the current attempt took the row: a `sending` row is taken over by a retry only
+    # once this is old (its sender died), never while a copy of the job is still sending.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, nullable=False)

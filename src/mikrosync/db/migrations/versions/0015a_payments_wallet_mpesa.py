@@ -254,6 +254,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=254), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("claimed_at", mikrosync.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", mikrosync.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", mikrosync.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
