@@ -23,11 +23,24 @@ API = "/api/v1"
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 # Platform-admin routes: a tenant's staff is refused whatever the id (403), never served.
 PLATFORM_ONLY = {f"{API}/tenants/{{tenant_id}}/users", f"{API}/tenants"}
-# Where anyone may post: the login form and its API twin, and logout.
-OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"}
-# What an operator may write besides reading: subscribers, and a router's connection test
-# (README, "Roles"; docs/web-ui.md, "Roles and tenancy").
-OPERATOR_PREFIXES = (f"{API}/subscribers", "/subscribers", "/routers/{router_id}/test")
+# Payment providers' callbacks: no staff login, they prove themselves by a secret URL (M-Pesa)
+# or an HMAC signature (tests/payments checks both); no tenant's staff is involved.
+PROVIDER_CALLBACKS = {
+    f"{API}/callbacks/daraja/{{token}}/{{kind}}",
+    f"{API}/callbacks/webhook/{{webhook_id}}",
+}
+# Where anyone may post: the login form and its API twin, logout, and the providers' callbacks.
+OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"} | PROVIDER_CALLBACKS
+# What an operator may write besides reading: subscribers, payments (recording cash, an STK
+# push, assigning an unmatched payment), and a router's connection test (README, "Roles";
+# docs/web-ui.md, "Roles and tenancy"; docs/payments.md).
+OPERATOR_PREFIXES = (
+    f"{API}/subscribers",
+    "/subscribers",
+    "/routers/{router_id}/test",
+    f"{API}/payments",
+    "/payments",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,13 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
             f"/api/v1/routers/{router['id']}/reconcile?dry_run=true", headers=owner.headers
         )
         assert run.status_code == 200, run.text
+        # A payment below the package's price: credited, nothing renewed or reconnected.
+        payment = await post_ok(
+            web.api, owner, "/api/v1/payments", {"subscriber_id": subscriber["id"], "amount": "1"}
+        )
+        webhook = await post_ok(
+            web.api, owner, "/api/v1/payment-webhooks", {"provider": unique("hook")}
+        )
         assert owner.tenant_id is not None
         yield Victim(
             ids={
@@ -89,6 +109,8 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
                 "subscriber_id": subscriber["id"],
                 "run_id": run.json()["id"],
                 "tenant_id": owner.tenant_id,
+                "payment_id": payment["payment"]["id"],
+                "webhook_id": webhook["id"],
             },
             owner=owner,
         )
@@ -125,7 +147,7 @@ async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
     intruder = web.stranger.staff
     checked = 0
     for endpoint in _by_id_first(list(endpoints(web_app))):
-        if endpoint.web or "{" not in endpoint.template:
+        if endpoint.web or "{" not in endpoint.template or endpoint.template in PROVIDER_CALLBACKS:
             continue
         response = await _api_call(web.api, intruder, endpoint, victim.ids)
         expected = 403 if endpoint.template in PLATFORM_ONLY else 404

@@ -99,7 +99,9 @@ class PaymentPage(BaseModel):
 
 
 class AssignPayment(RequestModel):
-    subscriber_id: Id
+    # Optional in the schema so that another tenant's payment id answers 404 before a
+    # missing field answers 422 (the route checks the payment first, then requires this).
+    subscriber_id: Id | None = None
 
 
 class RefundPayment(RequestModel):

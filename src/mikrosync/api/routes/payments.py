@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from mikrosync.api.deps import Admin, Operator, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.errors import InvalidInput
 from mikrosync.messages.notify import after_payment
 from mikrosync.payments import queries, service
 from mikrosync.payments import settings as payment_settings
@@ -110,6 +111,9 @@ async def assign_payment(
 ) -> PaymentRecorded:
     """Apply an unmatched payment to a subscriber (credit, renew, reconnect); 409 if it is
     not unmatched any more."""
+    await queries.get_payment(session, tenant_id=principal.scope, payment_id=payment_id)
+    if data.subscriber_id is None:
+        raise InvalidInput("subscriber_id", "subscriber_id is required")
     result = await service.assign_payment(
         session,
         tenant_id=principal.scope,

@@ -215,6 +215,8 @@ async def assign_payment(
 ) -> Response:
     form = await Form.read(request)
     back = "/payments?matched=false"
+    # Another tenant's payment is not found (404) whatever the form says.
+    await queries.get_payment(db, tenant_id=user.scope, payment_id=payment_id)
     try:
         subscriber_id = await _find_subscriber(db, user, form.text("subscriber"))
         result = await service.assign_payment(
@@ -279,6 +281,8 @@ async def record_payment(
 ) -> Response:
     form = await Form.read(request)
     url = f"/subscribers/{subscriber_id}"
+    # Another tenant's subscriber is not found (404) whatever the form says.
+    await get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     method = form.text("method") or "cash"
     if method not in ("cash", "bank", "other"):
         raise NotFound(f"no payment method {method!r}")
@@ -321,6 +325,7 @@ async def stk_push(
     """Prompt the payer's phone for an M-Pesa payment; it is recorded when Daraja calls back."""
     form = await Form.read(request)
     url = f"/subscribers/{subscriber_id}"
+    await get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     try:
         started = await start_stk_push(
             db,
