@@ -37,6 +37,9 @@ class Profile:
     month_end_setup_s: float
     """Set-up time allowed per subscriber before the instant (import, sync, dial-in); raise it
     with `--set` on a loaded machine (the run says by how much the set-up overran)."""
+    # 8. payments: expired subscribers who pay; callbacks sent at once (30 % duplicates)
+    payment_subscribers: int
+    payment_callbacks: int
     # how long to wait for a sync before giving up
     timeout_s: float
     # 8. one voucher batch (issue 16)
@@ -63,6 +66,8 @@ QUICK = Profile(
     month_end_subscribers=200,
     month_end_routers=10,
     month_end_setup_s=0.25,
+    payment_subscribers=20,
+    payment_callbacks=100,
     timeout_s=240.0,
     vouchers=200,
 )
@@ -87,6 +92,8 @@ FULL = Profile(
     month_end_subscribers=20_000,
     month_end_routers=10,
     month_end_setup_s=0.03,
+    payment_subscribers=200,
+    payment_callbacks=1_000,
     timeout_s=7_200.0,
 )
 

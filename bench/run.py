@@ -35,6 +35,7 @@ from bench import (
     w8_recovery,
     w9_month_end,
     w10_vouchers,
+    w11_payments,
 )
 from bench.profiles import PROFILES, Profile
 from bench.report import Row, WorkloadResult, write
@@ -52,6 +53,7 @@ WORKLOADS: dict[str, tuple[str, Workload]] = {
     "8": ("router recovery", w8_recovery.run),
     "9": ("month end", w9_month_end.run),
     "10": ("voucher batch", w10_vouchers.run),
+    "11": ("payments", w11_payments.run),
 }
 
 

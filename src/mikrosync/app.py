@@ -16,7 +16,10 @@ from mikrosync.api.routes import (
     health,
     imports,
     live,
+    messages,
+    mpesa,
     packages,
+    payments,
     queue,
     reconcile,
     routers,
@@ -24,6 +27,7 @@ from mikrosync.api.routes import (
     tenant_settings,
     tenants,
     vouchers,
+    webhooks,
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.http.validation import install_validation_errors
@@ -64,6 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
         packages,
         imports,
         subscribers,
+        payments,
+        mpesa,
+        messages,
+        webhooks,
         queue,
         vouchers,
         live,

@@ -26,6 +26,8 @@ CONTEXT_FIELDS = ("job_id", "job", "subscriber_id", "router_id", "tenant_id")
 _SECRET_PATTERNS = (
     (re.compile(r"(?i)(password|secret|token)(['\"]?\s*[=:]\s*['\"]?)[^\s,'\"&}]+"), r"\1\2***"),
     (re.compile(r"(://[^:/@\s]*:)[^@/\s]+@"), r"\1***@"),
+    # The secret M-Pesa callback URL's token (uvicorn's access log prints request paths).
+    (re.compile(r"(/callbacks/daraja/)[^/\s\"']+"), r"\1***"),
 )
 
 

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
         le=300,
         description="How long the console keeps a router's live sessions and resources.",
     )
+    # How often the worker looks for customer reminders to send (expiring, expired).
+    reminder_scan_s: float = Field(default=300.0, ge=1, le=86400)
     job_lock_s: float = Field(
         default=20.0,
         ge=1,

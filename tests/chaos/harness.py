@@ -20,6 +20,7 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from mikrosync.app import create_app
 from mikrosync.clock import now
 from mikrosync.packages.models import Package
+from mikrosync.payments.models import Payment, Wallet, WalletEntry
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
@@ -227,6 +229,7 @@ async def _run(plan: Plan, site: Site, report: RunReport) -> None:
         await asyncio.gather(supervisor, return_exceptions=True)
     findings = check(await _world(site, model, ledger))
     report.divergences += findings.divergences
+    report.divergences += await _wallet_divergences(site)
     report.divergences += [("API answer", problem) for problem in outcomes.problems]
     report.known = findings.known
     report.statuses = findings.status_counts
@@ -412,6 +415,53 @@ async def _world(site: Site, model: Model, ledger: Ledger) -> World:
         vault=site.runtime.vault,
         moment=now(),
     )
+
+
+async def _wallet_divergences(site: Site) -> list[tuple[str, str]]:
+    """Every wallet's ledger sums to its balance, each line's balance_after is the running sum,
+    and every applied payment was credited exactly once."""
+    found: list[tuple[str, str]] = []
+    async with site.runtime.sessionmaker() as session:
+        wallets = (
+            await session.scalars(select(Wallet).where(Wallet.tenant_id == site.tenant_id))
+        ).all()
+        entries = (
+            await session.scalars(
+                select(WalletEntry)
+                .where(WalletEntry.tenant_id == site.tenant_id)
+                .order_by(WalletEntry.id)
+            )
+        ).all()
+        applied = (
+            await session.scalars(
+                select(Payment.id).where(
+                    Payment.tenant_id == site.tenant_id,
+                    Payment.status == "applied",
+                    # A deleted subscriber's wallet goes with it; its payments stay.
+                    Payment.subscriber_id.is_not(None),
+                )
+            )
+        ).all()
+    running: dict[int, Decimal] = {}
+    credits: Counter[int] = Counter()
+    for entry in entries:
+        sign = {"credit": 1, "debit": -1}.get(entry.kind, 0)
+        total = running.get(entry.subscriber_id, Decimal("0")) + sign * entry.amount
+        running[entry.subscriber_id] = total
+        if entry.balance_after != total:
+            found.append(
+                ("ledger", f"entry {entry.id}: balance_after {entry.balance_after} != {total}")
+            )
+        if entry.kind == "credit" and entry.payment_id is not None:
+            credits[entry.payment_id] += 1
+    for wallet in wallets:
+        total = running.get(wallet.subscriber_id, Decimal("0"))
+        if wallet.balance != total:
+            found.append(("ledger", f"wallet {wallet.subscriber_id}: {wallet.balance} != {total}"))
+    for payment_id in applied:
+        if credits[payment_id] != 1:
+            found.append(("ledger", f"payment {payment_id} credited {credits[payment_id]} times"))
+    return found
 
 
 def _worker_errors(workers: list[WorkerProcess], limit: int = 10) -> list[str]:

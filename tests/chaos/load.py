@@ -117,8 +117,52 @@ class Operators:
         if op.crash:
             await self._crash(op, expected)
             return
+        if op.kind == OpKind.PAY:
+            await self._pay(op, expected)
+            return
         method, path, body, password = self._request(op, expected)
         await self._call(op, method, path, expected, json=body, password=password)
+
+    async def _pay(self, op: Op, expected: Expected) -> None:
+        """A cash payment with a receipt number, sent twice at once (a double-clicked form, a
+        replayed callback): one must be recorded, the other answered as a duplicate. The
+        model then takes the subscriber as the payment left it (this lane's writes are in
+        order)."""
+        kind = str(op.kind)
+        body = {
+            "subscriber_id": expected.id,
+            "amount": "10.00",
+            "reference": f"chaos-{self.plan.profile.seed}-{op.index}",
+        }
+        started = time.monotonic()
+        try:
+            answers = await asyncio.gather(
+                *(
+                    self.client.post(f"{API}/payments", json=body, headers=self.headers, timeout=60)
+                    for _ in range(2)
+                )
+            )
+            state = await self.client.get(
+                f"{API}/subscribers/{expected.id}", headers=self.headers, timeout=60
+            )
+        except Exception as exc:
+            self.outcomes.failed[kind] += 1
+            self.outcomes.problems.append(f"op {op.index} {kind}: {type(exc).__name__}: {exc}")
+            return
+        self.outcomes.latencies.append(time.monotonic() - started)
+        codes = [answer.status_code for answer in answers]
+        if codes != [201, 201] or state.status_code != 200:
+            self.outcomes.failed[kind] += 1
+            texts = [answer.text[:200] for answer in answers]
+            self.outcomes.problems.append(f"op {op.index} {kind} -> {codes}: {texts}")
+            return
+        recorded = [not answer.json()["duplicate"] for answer in answers]
+        if sum(recorded) != 1:
+            self.outcomes.problems.append(
+                f"op {op.index} {kind}: recorded {sum(recorded)} times out of 2"
+            )
+        self.outcomes.accepted[kind] += 1
+        expected.accept(kind, state.json())
 
     def _request(
         self, op: Op, expected: Expected

@@ -40,6 +40,7 @@ class OpKind(StrEnum):
     RETRY = "retry"
     BULK_RETRY = "bulk retry"
     CLASH_CREATE = "create (name of a foreign login)"
+    PAY = "payment (sent twice)"
 
 
 class FaultKind(StrEnum):
@@ -91,6 +92,7 @@ OP_WEIGHTS: dict[OpKind, int] = {
     OpKind.RETRY: 6,
     OpKind.BULK_RETRY: 1,
     OpKind.CLASH_CREATE: 1,
+    OpKind.PAY: 5,
 }
 FAULT_WEIGHTS: dict[FaultKind, int] = {
     FaultKind.ROUTER_DOWN: 12,

@@ -132,6 +132,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
         "worker",
         "migrate",
         "simulate-router",
+        "simulate-mpesa",
         "reconcile",
         "import-csv",
         "import-router",

@@ -26,6 +26,15 @@ TABLES = {
     "vouchers",
     "voucher_events",
     "alembic_version",
+    "payments",
+    "wallets",
+    "wallet_entries",
+    "payment_settings",
+    "mpesa_accounts",
+    "stk_requests",
+    "message_settings",
+    "customer_messages",
+    "payment_webhooks",
 }
 
 

@@ -23,10 +23,17 @@ API = "/api/v1"
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 # Platform-admin routes: a tenant's staff is refused whatever the id (403), never served.
 PLATFORM_ONLY = {f"{API}/tenants/{{tenant_id}}/users", f"{API}/tenants"}
-# Where anyone may post: the login form and its API twin, and logout.
-OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"}
-# What an operator may write besides reading: subscribers, and a router's connection test
-# (README, "Roles"; docs/web-ui.md, "Roles and tenancy"); vouchers (sold, as operators do) and
+# Payment providers' callbacks: no staff login, they prove themselves by a secret URL (M-Pesa)
+# or an HMAC signature (tests/payments checks both); no tenant's staff is involved.
+PROVIDER_CALLBACKS = {
+    f"{API}/callbacks/daraja/{{token}}/{{kind}}",
+    f"{API}/callbacks/webhook/{{webhook_id}}",
+}
+# Where anyone may post: the login form and its API twin, logout, and the providers' callbacks.
+OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"} | PROVIDER_CALLBACKS
+# What an operator may write besides reading: subscribers, payments (recording cash, an STK
+# push, assigning an unmatched payment), and a router's connection test (README, "Roles";
+# docs/web-ui.md, "Roles and tenancy"; docs/payments.md); vouchers (sold, as operators do) and
 # ending one live session (docs/vouchers.md).
 OPERATOR_PREFIXES = (
     f"{API}/subscribers",
@@ -37,6 +44,8 @@ OPERATOR_PREFIXES = (
     "/vouchers",
     f"{API}/routers/{{router_id}}/sessions",
     "/routers/{router_id}/sessions",
+    f"{API}/payments",
+    "/payments",
 )
 
 
@@ -91,6 +100,13 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
             f"/api/v1/routers/{router['id']}/reconcile?dry_run=true", headers=owner.headers
         )
         assert run.status_code == 200, run.text
+        # A payment below the package's price: credited, nothing renewed or reconnected.
+        payment = await post_ok(
+            web.api, owner, "/api/v1/payments", {"subscriber_id": subscriber["id"], "amount": "1"}
+        )
+        webhook = await post_ok(
+            web.api, owner, "/api/v1/payment-webhooks", {"provider": unique("hook")}
+        )
         assert owner.tenant_id is not None
         batch = await post_ok(
             web.api,
@@ -110,6 +126,8 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
                 "tenant_id": owner.tenant_id,
                 "batch_id": batch["id"],
                 "voucher_id": vouchers.json()[0]["id"],
+                "payment_id": payment["payment"]["id"],
+                "webhook_id": webhook["id"],
             },
             owner=owner,
         )
@@ -146,7 +164,7 @@ async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
     intruder = web.stranger.staff
     checked = 0
     for endpoint in _by_id_first(list(endpoints(web_app))):
-        if endpoint.web or "{" not in endpoint.template:
+        if endpoint.web or "{" not in endpoint.template or endpoint.template in PROVIDER_CALLBACKS:
             continue
         response = await _api_call(web.api, intruder, endpoint, victim.ids)
         expected = 403 if endpoint.template in PLATFORM_ONLY else 404

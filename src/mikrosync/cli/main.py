@@ -8,6 +8,7 @@ from mikrosync import __version__
 from mikrosync.cli import (
     db,
     imports,
+    mpesa_sim,
     reconcile,
     secrets_cmd,
     serve,
@@ -30,6 +31,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("migrate")(db.migrate)
 app.command("simulate-router")(sim.simulate_router)
+app.command("simulate-mpesa")(mpesa_sim.simulate_mpesa)
 app.command("reconcile")(reconcile.reconcile)
 app.command("import-csv")(imports.import_csv_command)
 app.command("import-router")(imports.import_router_command)

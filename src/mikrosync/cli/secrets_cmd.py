@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.messages.settings import rotate_message_secrets
+from mikrosync.payments.mpesa.account import rotate_account_secrets
+from mikrosync.payments.webhook import rotate_webhook_secrets
 from mikrosync.runtime import Runtime
 from mikrosync.usecases.secrets import rotate_secrets
 
 
 def rotate() -> None:
-    """Re-encrypt router and subscriber passwords with MIKROSYNC_SECRET_KEY.
+    """Re-encrypt router and subscriber passwords and M-Pesa credentials with MIKROSYNC_SECRET_KEY.
 
     Set the new key in MIKROSYNC_SECRET_KEY and the old one in MIKROSYNC_PREVIOUS_SECRET_KEYS,
     run this once, then drop the old key. API tokens and web logins signed with the old key
@@ -20,5 +23,11 @@ def rotate() -> None:
     async def work(runtime: Runtime) -> None:
         routers, subscribers = await rotate_secrets(runtime.sessionmaker, runtime.vault)
         typer.echo(f"re-encrypted {routers} router and {subscribers} subscriber password(s)")
+        accounts = await rotate_account_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted the M-Pesa credentials of {accounts} tenant(s)")
+        messages = await rotate_message_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted the SMTP and SMS secrets of {messages} tenant(s)")
+        hooks = await rotate_webhook_secrets(runtime.sessionmaker, runtime.vault)
+        typer.echo(f"re-encrypted {hooks} payment webhook secret(s)")
 
     run(with_runtime(settings_or_exit(announce=True), work))

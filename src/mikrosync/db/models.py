@@ -1,7 +1,17 @@
 """Imports every model so `Base.metadata` is complete (Alembic autogenerate, create_all)."""
 
 from mikrosync.db.base import Base
+from mikrosync.messages.models import CustomerMessage, MessageSettings
 from mikrosync.packages.models import Package
+from mikrosync.payments.models import (
+    MpesaAccount,
+    Payment,
+    PaymentSettings,
+    PaymentWebhook,
+    StkRequest,
+    Wallet,
+    WalletEntry,
+)
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.sync.reconcile_runs.models import ReconcileRun
@@ -10,14 +20,23 @@ from mikrosync.vouchers.models import Voucher, VoucherBatch, VoucherEvent
 
 __all__ = [
     "Base",
+    "CustomerMessage",
+    "MessageSettings",
+    "MpesaAccount",
     "Package",
+    "Payment",
+    "PaymentSettings",
+    "PaymentWebhook",
     "ReconcileRun",
     "Router",
     "StaffUser",
+    "StkRequest",
     "Subscriber",
     "SyncEvent",
     "Tenant",
     "Voucher",
     "VoucherBatch",
     "VoucherEvent",
+    "Wallet",
+    "WalletEntry",
 ]

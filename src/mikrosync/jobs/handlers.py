@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 
 from mikrosync.jobs import names
+from mikrosync.jobs.message_handlers import message_handlers
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.push import push_voucher_batch
 from mikrosync.jobs.worker import Handler, JobInfo
@@ -137,6 +138,7 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
 
     handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
     handlers.update(voucher_handlers(deps, queue))
+    handlers.update(message_handlers(deps, queue))
     handlers[names.SWEEP_PENDING] = sweep
     handlers[names.CHECK_ROUTER_HEALTH] = health
     handlers[names.SCHEDULE_EXPIRED] = schedule_expiry

@@ -17,6 +17,7 @@ from mikrosync.jobs.handlers import build_handlers
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.jobs.worker import SyncWorker
+from mikrosync.messages.jobs import SCHEDULE_REMINDERS
 from mikrosync.settings import Settings
 from mikrosync.sync.context import SyncContext
 
@@ -33,6 +34,7 @@ def schedules(settings: Settings) -> list[Schedule]:
         Schedule(names.SCHEDULE_EXPIRED, cron=settings.expiry_scan_cron),
         Schedule(names.SCHEDULE_RECONCILES, every_ms=int(settings.reconcile_interval_s * 1000)),
         Schedule(names.SCAN_VOUCHERS, every_ms=int(settings.voucher_scan_interval_s * 1000)),
+        Schedule(SCHEDULE_REMINDERS, every_ms=int(settings.reminder_scan_s * 1000)),
     ]
 
 

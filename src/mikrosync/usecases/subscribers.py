@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict, NotFound
 from mikrosync.jobs.push import push_intents
+from mikrosync.payments.service import free_renewal
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers import service
 from mikrosync.subscribers.models import Subscriber, SyncStatus
@@ -76,8 +77,9 @@ async def connect_subscriber(
 async def renew_subscriber(
     runtime: Runtime, session: AsyncSession, *, tenant_id: int, subscriber_id: int, actor: str
 ) -> Subscriber:
-    """Extend `expires_at` by the package duration; reconnect if suspended for expiry."""
-    found = await service.renew_subscriber(
+    """A free renewal, recorded in the wallet ledger: extend `expires_at` by one period;
+    reconnect if suspended for expiry (renewing against money is recording a payment)."""
+    found = await free_renewal(
         session, tenant_id=tenant_id, subscriber_id=subscriber_id, actor=actor
     )
     await push_intents(runtime.queue, [found])

@@ -167,7 +167,10 @@ async def connect_subscriber(
 
 @router.post(
     "/{subscriber_id}/renew",
-    summary="Extend expires_at by the package duration; reconnect if suspended for expiry",
+    summary=(
+        "A free renewal, recorded in the wallet ledger: extend expires_at by one period of the "
+        "package; reconnect if suspended for expiry (to renew against money, record a payment)"
+    ),
 )
 async def renew_subscriber(
     subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator

@@ -17,6 +17,7 @@ import uvicorn
 from mikrosync.app import create_app
 from mikrosync.cli.demo import seed
 from mikrosync.cli.demo.network import ROUTER_PASSWORD, ROUTER_USER, DemoNetwork
+from mikrosync.cli.demo.payments import simulated_payments
 from mikrosync.db import migrate
 from mikrosync.jobs.process import run_worker
 from mikrosync.jobs.push import push_intents
@@ -62,9 +63,12 @@ async def run_demo(settings: Settings, options: DemoOptions) -> bool:
             asyncio.create_task(server.serve()),
             asyncio.create_task(run_worker(runtime, runtime.queue, concurrency=16, stop=stop)),
         ]
-        _announce(options, network)
-        synced = await _watch(runtime, tenant_id, stop, options.exit_after)
-        stop.set()
+        server_url = f"http://127.0.0.1:{options.port}"
+        async with simulated_payments(runtime, tenant_id, server_url, stop) as mpesa_url:
+            _announce(options, network)
+            typer.echo(f"  M-Pesa simulator: {mpesa_url}; expired subscribers pay by paybill\n")
+            synced = await _watch(runtime, tenant_id, stop, options.exit_after)
+            stop.set()
         server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         return synced

@@ -10,6 +10,7 @@ from mikrosync.web.views import (
     dashboard,
     live,
     packages,
+    payments,
     routers,
     settings,
     subscribers,
@@ -20,6 +21,16 @@ from mikrosync.web.views import (
 def build_router() -> APIRouter:
     """Every web view, behind the CSRF check (which lets safe methods through)."""
     web = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (auth, dashboard, live, subscribers, routers, packages, vouchers, settings):
+    for module in (
+        auth,
+        dashboard,
+        live,
+        subscribers,
+        payments,
+        routers,
+        packages,
+        vouchers,
+        settings,
+    ):
         web.include_router(module.router)
     return web

@@ -1,0 +1,130 @@
+"""API schemas for payments and wallets. Amounts travel as strings ("20.00"): exact decimals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
+
+from mikrosync.http.fields import Id, Page, RequestModel
+from mikrosync.payments.models import Method, PaymentStatus
+
+# Serialised as a string with two decimals: JSON numbers would be floats to most clients.
+Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+
+class PaymentCreate(RequestModel):
+    """A payment recorded by staff (cash at the office, a bank transfer...)."""
+
+    subscriber_id: Id
+    # Checked by the service (positive, at most two decimals): a string keeps it exact.
+    amount: StrictStr | StrictInt | StrictFloat
+    method: Literal["cash", "bank", "other"] = "cash"
+    reference: str | None = Field(default=None, max_length=64)
+    """A receipt or transfer number: recording the same one twice is a no-op."""
+    payer_name: str | None = Field(default=None, max_length=200)
+    payer_phone: str | None = Field(default=None, max_length=50)
+    received_at: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class PaymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    subscriber_id: int | None
+    amount: Money
+    method: str
+    status: str
+    provider: str
+    provider_reference: str | None
+    account_reference: str | None
+    payer_phone: str | None
+    payer_name: str | None
+    received_at: datetime
+    recorded_by: str
+    note: str | None
+
+
+class RenewalRead(BaseModel):
+    periods: int
+    expires_at: datetime | None
+    cost: Money
+    skipped: str | None
+
+
+class PaymentRecorded(BaseModel):
+    payment: PaymentRead
+    duplicate: bool
+    """True: this reference was recorded before; nothing changed now."""
+    renewal: RenewalRead | None
+
+
+class PaymentFilters(RequestModel):
+    date_from: AwareDatetime | None = None
+    date_to: AwareDatetime | None = None
+    method: Method | None = None
+    status: PaymentStatus | None = None
+    matched: bool | None = None
+    subscriber_id: Id | None = None
+    q: str | None = Field(default=None, max_length=100)
+    """Search in the reference, the account typed by the payer, the phone and the name."""
+    page: Page = 1
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class PaymentTotals(BaseModel):
+    count: int
+    amount: Money
+
+
+class PaymentPage(BaseModel):
+    items: list[PaymentRead]
+    total: int
+    page: int
+    per_page: int
+    totals: PaymentTotals
+    """Over every matching payment, not just this page."""
+
+
+class AssignPayment(RequestModel):
+    # Optional in the schema so that another tenant's payment id answers 404 before a
+    # missing field answers 422 (the route checks the payment first, then requires this).
+    subscriber_id: Id | None = None
+
+
+class RefundPayment(RequestModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class WalletEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    amount: Money
+    balance_after: Money
+    reason: str
+    payment_id: int | None
+    periods: int | None
+    expires_at: datetime | None
+    actor: str
+    created_at: datetime
+
+
+class WalletRead(BaseModel):
+    subscriber_id: int
+    balance: Money
+    entries: list[WalletEntryRead]
+    """Newest first."""
