@@ -1,7 +1,7 @@
 """hotspot vouchers
 
 Revision ID: 0016a
-Revises: 0004
+Revises: 0015a
 Create Date: 2026-12-03 08:01:14.201587
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import mikrosync.db.base
 
 revision: str = "0016a"
-down_revision: str | None = "0004"
+down_revision: str | None = "0015a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
