@@ -22,6 +22,8 @@ TABLES = {
     "subscribers",
     "sync_events",
     "reconcile_runs",
+    "router_outages",
+    "audit_log",
     "alembic_version",
 }
 

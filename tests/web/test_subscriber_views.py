@@ -174,7 +174,7 @@ async def test_bulk_suspend_connect_and_retry_failed_on_a_router(
     assert response.status_code == 303 and response.headers["location"] == back
     page = await web.operator.get(back)
     assert (
-        f"2 subscriber(s): suspend recorded. Refused: #{foreign['id']}: subscriber not found"
+        f"2 subscriber(s): suspend recorded. 1 refused:\n#{foreign['id']}: subscriber not found"
         in (page.text)
     )
     assert [(await _row(web, i))["is_suspended"] for i in ids] == [True, True, False]

@@ -5,12 +5,32 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from mikrosync.web.deps import csrf_guard
-from mikrosync.web.views import auth, dashboard, packages, routers, settings, subscribers
+from mikrosync.web.views import (
+    audit_log,
+    auth,
+    dashboard,
+    jobs,
+    packages,
+    routers,
+    settings,
+    staff,
+    subscribers,
+)
 
 
 def build_router() -> APIRouter:
     """Every web view, behind the CSRF check (which lets safe methods through)."""
     web = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (auth, dashboard, subscribers, routers, packages, settings):
+    for module in (
+        auth,
+        dashboard,
+        subscribers,
+        routers,
+        packages,
+        settings,
+        jobs,
+        staff,
+        audit_log,
+    ):
         web.include_router(module.router)
     return web

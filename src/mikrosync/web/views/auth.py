@@ -7,8 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Request, Response
+from sqlalchemy import select
 
+from mikrosync.audit import log
 from mikrosync.request_schema import NUL_MESSAGE, has_nul
+from mikrosync.tenants.models import StaffUser
 from mikrosync.tenants.service import authenticate
 from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
 from mikrosync.web.forms import FORM_ERROR, Form
@@ -58,6 +61,7 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     user = await authenticate(db, email=email, password=password)
     if user is None:
         await throttle.failed(email, address)
+        await _audit_failed_login(db, email, address)
         return _refused(request, form, "wrong email or password")
     await throttle.succeeded(email)
     if user.tenant_id is None:
@@ -68,7 +72,21 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
             "log in as a tenant's staff user to use the console",
         )
     target = local_path(form.values.get("next", "/"))
+    await log.record(
+        db, tenant_id=user.tenant_id, actor=user.email, action="staff.login", ip=address
+    )
     return redirect(request, target, session=WebSession.new(user.id))
+
+
+async def _audit_failed_login(db: DbDep, email: str, address: str | None) -> None:
+    """A failed login for a known tenant user goes to that tenant's log (an unknown email
+    belongs to no tenant, so it has no log to go to)."""
+    found = await db.scalars(select(StaffUser).where(StaffUser.email == email.lower()))
+    user = found.one_or_none()
+    if user is not None and user.tenant_id is not None:
+        await log.record(
+            db, tenant_id=user.tenant_id, actor=user.email, action="staff.login_failed", ip=address
+        )
 
 
 @router.post("/logout")

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 from pydantic import ValidationError
 
-from mikrosync.errors import Conflict, NotFound
+from mikrosync.clock import now
+from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.packages import service as packages
 from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
-from mikrosync.subscribers import queries, service
+from mikrosync.subscribers import moving, queries, service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import (
     SubscriberCreate,
@@ -28,6 +30,7 @@ from mikrosync.subscribers.schemas import (
     SubscriberUpdate,
 )
 from mikrosync.web import stats
+from mikrosync.web.audit import audited
 from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
@@ -36,12 +39,14 @@ from mikrosync.web.routing import local_path, web_router
 from mikrosync.web.templating import zone
 
 router = web_router("/subscribers")
+Action = Callable[..., Awaitable[Subscriber]]
 
 TIMELINE_LENGTH = 50
 MAX_BADGES = 500
 _CONTACT = ("full_name", "phone", "email", "address")
 _ADDRESSES = ("remote_address", "static_ip")
 _CREATE_FIELDS = ("router_id", "package_id", "service", "username", "password")
+EXPIRING_OPTIONS = (("1", "1 day"), ("3", "3 days"), ("7", "7 days"), ("30", "30 days"))
 _STATUSES = (
     ("pending", "Pending"),
     ("syncing", "Syncing…"),
@@ -81,6 +86,11 @@ def _filters(request: Request) -> tuple[SubscriberFilters, str | None]:
 async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Response:
     filters, problem = _filters(request)
     items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
+    last_page = max(1, math.ceil(total / filters.per_page))
+    if filters.page > last_page:
+        # A page past the end (a bookmark, rows deleted since): show the last one.
+        filters = filters.model_copy(update={"page": last_page})
+        items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
     kept = filters.model_dump(exclude={"page", "per_page"}, exclude_none=True)
     shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in kept.items()}
     context = {
@@ -90,6 +100,7 @@ async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Respons
         "shown": Form(values=shown),
         "status_options": _STATUSES,
         "yes_no": (("true", "yes"), ("false", "no")),
+        "expiring_options": EXPIRING_OPTIONS,
         "pages": max(1, math.ceil(total / filters.per_page)),
         "query": urlencode(shown),
         "back": local_path(str(request.url)),
@@ -124,8 +135,8 @@ async def _render_form(
     subscriber: Subscriber | None = None,
     status_code: int = 200,
 ) -> Response:
-    # What was typed comes back, except the password: never sent to a page (as for routers).
-    form.values.pop("password", None)
+    # What was typed comes back, the password too (only what this user just typed, never the
+    # stored one): a refused form must not make them type it again.
     context = await _lookups(db, user) | {
         "form": form,
         "s": subscriber,
@@ -146,7 +157,7 @@ async def create_subscriber(
 ) -> Response:
     form = await Form.read(request)
     data = form.payload(_CREATE_FIELDS + _ADDRESSES + _CONTACT)
-    data["expires_at"] = form.local_datetime("expires_at", zone(user.timezone))
+    data["expires_at"] = _checked_expiry(form, user)
     created = await form.submit(
         SubscriberCreate,
         data,
@@ -157,36 +168,134 @@ async def create_subscriber(
     if created is None:
         return await _render_form(request, db, user, form, status_code=422)
     await runtime.hint([created])
-    return redirect(
-        request,
-        f"/subscribers/{created.id}",
-        flash=f"Subscriber {created.username} created; it stays Pending until the router has it.",
-    )
+    await audited(request, db, user, "subscriber.create", target=created.username)
+    message = f"Subscriber {created.username} created; it stays Pending until the router has it."
+    twins = await stats.same_username_elsewhere(db, tenant_id=user.scope, subscriber=created)
+    if twins:
+        message += f" Note: {created.username} is also used on router {', '.join(twins)}."
+    return redirect(request, f"/subscribers/{created.id}", flash=message)
+
+
+PAST_EXPIRY = (
+    "this date is in the past: the subscriber would be pushed enabled, then cut at once; "
+    "tick the box below to save it anyway"
+)
+
+
+def _checked_expiry(form: Form, user: WebUser) -> datetime | None:
+    """The form's expiry; one in the past is a field error unless the operator confirmed it
+    (the box shows with the error)."""
+    expires_at = form.local_datetime("expires_at", zone(user.timezone))
+    if expires_at is not None and expires_at <= now() and not form.checked("confirm_past_expiry"):
+        form.errors["expires_at"] = PAST_EXPIRY
+    return expires_at
+
+
+BulkAction = Callable[[DbDep, WebUser, int], Awaitable[Subscriber]]
+
+
+def _bulk_actions(
+    form: Form, runtime: Runtime, moved: list[Subscriber]
+) -> dict[str, tuple[BulkAction, str]]:
+    """Each bulk action: what it does to one subscriber, and the words for "done"."""
+
+    async def simple(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        return await _run(action, db, user, subscriber_id)
+
+    async def package(db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        wanted = form.text("package_id")
+        if wanted is None or not wanted.isdigit() or int(wanted) > MAX_ID:
+            raise Conflict("choose a package")
+        return await _updater(db, runtime, user, subscriber_id)(
+            SubscriberUpdate(package_id=int(wanted))
+        )
+
+    async def move(db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        wanted = form.text("router_id")
+        if wanted is None or not wanted.isdigit() or int(wanted) > MAX_ID:
+            raise Conflict("choose a router")
+        new, old = await moving.move_subscriber(
+            db,
+            tenant_id=user.scope,
+            subscriber_id=subscriber_id,
+            router_id=int(wanted),
+            vault=runtime.vault,
+            actor=user.email,
+        )
+        moved.append(new)
+        return old
+
+    def plain(action: Action) -> BulkAction:
+        return lambda db, user, subscriber_id: simple(action, db, user, subscriber_id)
+
+    return {
+        "suspend": (plain(service.suspend_subscriber), "suspend recorded"),
+        "connect": (plain(service.connect_subscriber), "connect recorded"),
+        "renew": (plain(service.renew_subscriber), "renewed"),
+        "package": (package, "package change recorded"),
+        "move": (move, "moved (created on the new router, removed from the old one)"),
+    }
 
 
 @router.post("/bulk")
 async def bulk_action(request: Request, db: DbDep, runtime: RuntimeDep, user: Operator) -> Response:
-    """Suspend or connect the selected subscribers, one service call (and transaction) each."""
+    """Suspend, connect, renew, change the package of or move the selected subscribers, one
+    service call (and transaction) each. Refusals are listed one per line, by username, in
+    the operator's words."""
+    form = await Form.read(request)
     data = await request.form()
-    action = data.get("action")
-    act = {"suspend": service.suspend_subscriber, "connect": service.connect_subscriber}.get(
-        str(action)
-    )
-    if act is None:
+    action = str(data.get("action"))
+    back = local_path(str(data.get("back") or "/subscribers"))
+    moved: list[Subscriber] = []
+    actions = _bulk_actions(form, runtime, moved)
+    if action not in actions:
         raise NotFound(f"no bulk action {action!r}")
+    act, done_words = actions[action]
+    ids = [int(str(v)) for v in data.getlist("ids") if str(v).isdigit() and int(str(v)) <= MAX_ID]
+    if not ids:
+        return redirect(
+            request, back, flash="No subscriber was selected: tick the rows first.", kind="error"
+        )
+    names = {
+        i: s.username
+        for i, s in (await stats.subscribers_by_id(db, tenant_id=user.scope, ids=ids)).items()
+    }
     done: list[Subscriber] = []
     refused: list[str] = []
-    for value in data.getlist("ids"):
+    for subscriber_id in ids:
         try:
-            done.append(await _run(act, db, user, int(str(value))))
-        except (NotFound, Conflict, ValueError) as exc:
-            refused.append(f"#{value}: {exc}")
-    await runtime.hint(done)
-    message = f"{len(done)} subscriber(s): {action} recorded."
+            done.append(await act(db, user, subscriber_id))
+        except (NotFound, Conflict, InvalidInput) as exc:
+            who = names.get(subscriber_id, f"#{subscriber_id}")
+            refused.append(f"{who}: {await _refusal(db, user, subscriber_id, exc, action)}")
+    await runtime.hint(done + moved)
+    if done:
+        await audited(
+            request,
+            db,
+            user,
+            f"subscriber.bulk_{action}",
+            target=f"{len(done)} subscriber(s)",
+            detail=", ".join(s.username for s in done),
+        )
+    message = f"{len(done)} subscriber(s): {done_words}."
     if refused:
-        message += " Refused: " + "; ".join(refused)
-    back = local_path(str(data.get("back") or "/subscribers"))
+        message += f" {len(refused)} refused:\n" + "\n".join(refused)
     return redirect(request, back, flash=message, kind="error" if refused else "info")
+
+
+async def _refusal(
+    db: DbDep, user: WebUser, subscriber_id: int, exc: Exception, action: str
+) -> str:
+    """A refusal in the console's words: an expired subscriber says when, in the tenant's
+    zone, and what to do (the service's message names the API field instead)."""
+    found = await stats.subscribers_by_id(db, tenant_id=user.scope, ids=[subscriber_id])
+    subscriber = found.get(subscriber_id)
+    expires = subscriber.expires_at if subscriber is not None else None
+    if action == "connect" and subscriber is not None and expires is not None and expires <= now():
+        when = expires.astimezone(zone(user.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+        return f"expired on {when}; renew it first (Renew selected)"
+    return str(exc)
 
 
 @router.post("/retry")
@@ -209,6 +318,7 @@ async def retry_failed(
         router_id=int(router_id) if router_id else None,
     )
     await runtime.hint(retried)
+    await audited(request, db, user, "subscriber.retry_failed", target=f"{len(retried)}{where}")
     back = local_path(form.values.get("back") or "/subscribers")
     return redirect(request, back, flash=f"{len(retried)} failed subscriber(s) retried{where}.")
 
@@ -276,7 +386,7 @@ async def edit_subscriber(
     subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
     form = await Form.read(request)
     data = form.payload(("password", *_ADDRESSES, *_CONTACT), clearable=_ADDRESSES + _CONTACT)
-    expires_at = form.local_datetime("expires_at", zone(user.timezone))
+    expires_at = _checked_expiry(form, user)
     if expires_at is not None:
         data["expires_at"] = expires_at
     updated = await form.submit(SubscriberUpdate, data, _updater(db, runtime, user, subscriber_id))
@@ -284,6 +394,12 @@ async def edit_subscriber(
         subscriber = await reloaded(db, subscriber)
         return await _render_form(request, db, user, form, subscriber, status_code=422)
     await runtime.hint([updated])
+    changed = sorted(k for k in data if k != "password") + (
+        ["password"] if "password" in data else []
+    )
+    await audited(
+        request, db, user, "subscriber.edit", target=updated.username, detail=", ".join(changed)
+    )
     return redirect(request, f"/subscribers/{subscriber_id}", flash="Changes saved.")
 
 
@@ -302,12 +418,17 @@ async def change_package(
         message = "; ".join(form.errors.values())
         return redirect(request, url, flash=f"Package not changed: {message}", kind="error")
     await runtime.hint([updated])
+    await audited(
+        request,
+        db,
+        user,
+        "subscriber.package",
+        target=updated.username,
+        detail=f"package id {updated.pending_package_id or updated.package_id}",
+    )
     return redirect(
         request, url, flash="Package change recorded; it applies once the router has it."
     )
-
-
-Action = Callable[..., Awaitable[Subscriber]]
 
 
 async def _run(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
@@ -323,7 +444,11 @@ def _add_action(name: str, action: Action, done: str, after: str = "/subscribers
         except Conflict as exc:
             return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
         await runtime.hint([result])
-        target = after.format(id=subscriber_id)
+        await audited(request, db, user, f"subscriber.{name}", target=result.username)
+        target = after.format(
+            id=subscriber_id,
+            where=urlencode({"q": result.username, "router_id": result.router_id}),
+        )
         return redirect(request, target, flash=done.format(name=result.username))
 
     endpoint.__name__ = f"{name}_subscriber"
@@ -338,5 +463,6 @@ _add_action(
     "delete",
     service.delete_subscriber,
     "{name} is being removed from its router.",
-    after="/subscribers",
+    # The list filtered to the row being removed, so its badge is seen going to Removed.
+    after="/subscribers?{where}",
 )
