@@ -8,6 +8,7 @@ from mikrosync.web.deps import csrf_guard
 from mikrosync.web.views import (
     audit_log,
     auth,
+    charts,
     dashboard,
     jobs,
     packages,
@@ -15,6 +16,7 @@ from mikrosync.web.views import (
     settings,
     staff,
     subscribers,
+    transfer,
 )
 
 
@@ -24,11 +26,13 @@ def build_router() -> APIRouter:
     for module in (
         auth,
         dashboard,
+        transfer,
         subscribers,
         routers,
         packages,
         settings,
         jobs,
+        charts,
         staff,
         audit_log,
     ):
