@@ -50,9 +50,7 @@ def rate_limit(value: str) -> str:
         raise ValueError("rate limit must not be empty; use RouterOS syntax such as 10M/5M")
     if len(parts) > 6:
         raise ValueError("rate limit has more than 6 parts")
-    if (_RATE_PAIR.fullmatch("".join(parts)) and not _RATE_PAIR.fullmatch(parts[0])) or any(
-        part[:1].isalpha() or part[:1] == "/" for part in parts
-    ):
+    if len(parts) > 1 and _RATE_PAIR.fullmatch("".join(parts)):
         # "10 M/5 M": spaces separate the optional burst values, so none inside a rate.
         raise ValueError(
             f"write the rate without spaces inside ({value.strip()!r}): upload/download such "
