@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mikrosync.audit import log
 from mikrosync.request_schema import NUL_MESSAGE, has_nul
 from mikrosync.tenants.models import StaffUser
-from mikrosync.tenants.service import authenticate
+from mikrosync.tenants.service import authenticate, get_tenant, load_principal
 from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
 from mikrosync.web.forms import FORM_ERROR, Form
 from mikrosync.web.responses import redirect, render
@@ -24,10 +24,19 @@ router = web_router()
 
 @router.get("/login")
 async def login_page(
-    request: Request, session: WebSessionDep, next_url: Annotated[str, Query(alias="next")] = "/"
+    request: Request,
+    db: DbDep,
+    session: WebSessionDep,
+    next_url: Annotated[str, Query(alias="next")] = "/",
 ) -> Response:
     if session is not None and session.user_id is not None:
-        return redirect(request, local_path(next_url))
+        principal = await load_principal(db, user_id=session.user_id)
+        tenant_id = principal.tenant_id if principal is not None else None
+        if tenant_id is not None and (await get_tenant(db, tenant_id=tenant_id)).is_active:
+            return redirect(request, local_path(next_url))
+        # A session of a user (or tenant) disabled or removed since: forget it, or the page
+        # they asked for and this one would send the browser back and forth forever.
+        session = WebSession.new()
     form = Form(values={"next": local_path(next_url)})
     return render(request, "login.html", {"form": form}, session=session or WebSession.new())
 
