@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -189,3 +191,38 @@ async def test_documentation_pictures(owner_ui: UI, site: Site, worker: WorkerPr
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         for name, shot in shots.items():
             shutil.copyfile(shot, DOCS_IMAGES / f"{name}.png")
+
+
+async def _set_zone(ui: UI, name: str) -> None:
+    await ui.page.goto("/settings")
+    await ui.page.select_option("#f-timezone", name)
+    await ui.page.get_by_role("button", name="Save").click()
+    await expect(ui.page.locator(".flash")).to_contain_text("Settings saved")
+
+
+def _seconds_off(text: str, zone_name: str) -> float:
+    shown = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(zone_name))
+    return abs((datetime.now(UTC) - shown).total_seconds())
+
+
+async def test_times_are_in_the_tenant_zone_with_seconds(
+    owner_ui: UI, site: Site, worker: WorkerProcess
+) -> None:
+    # UTC+05:45: a time shown in any other zone is hours off.
+    zone_name = "Asia/Kathmandu"
+    await _set_zone(owner_ui, zone_name)
+    page = owner_ui.page
+    try:
+        created = await site.subscriber(username=unique("tz"))
+        await site.synced(created["id"])
+        await page.goto(f"/subscribers/{created['id']}")
+        await expect(page.locator("footer")).to_contain_text(zone_name)
+        newest = page.locator("#live table.timeline tbody tr").first.locator("td").first
+        assert _seconds_off(await newest.inner_text(), zone_name) < 600
+        await page.goto("/audit")
+        when = page.locator("#audit tbody tr").first.locator("td").first
+        assert _seconds_off(await when.inner_text(), zone_name) < 600
+        await page.goto(f"/routers/{site.router['id']}")
+        assert _seconds_off(await page.locator("#last-seen").inner_text(), zone_name) < 600
+    finally:
+        await _set_zone(owner_ui, "UTC")
