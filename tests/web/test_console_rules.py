@@ -190,3 +190,24 @@ async def test_outages_open_and_close_with_the_routers_state(
         [outage] = await recent_outages(session, tenant_id=owner.tenant_id, router_id=router["id"])
         assert outage.ended_at is not None and outage.error == "connection refused"
         assert (await flaps_since(session, tenant_id=owner.tenant_id))[router["id"]] == 1
+
+
+async def test_api_writes_go_to_the_audit_log(
+    factory: TenantFactory, owner: Staff, runtime: Runtime
+) -> None:
+    created = await make_subscriber(factory.client, owner)
+    path = f"/api/v1/subscribers/{created['id']}/suspend"
+    assert (await factory.client.post(path, headers=owner.headers)).status_code < 300
+    refused = await factory.client.post(
+        "/api/v1/subscribers/999999999/suspend", headers=owner.headers
+    )
+    assert refused.status_code == 404
+    assert owner.tenant_id is not None
+    async with runtime.sessionmaker() as session:
+        found, _ = await log.list_entries(
+            session, tenant_id=owner.tenant_id, filters=log.AuditFilters(action="api")
+        )
+    targets = [(e.actor, e.action, e.target) for e in found]
+    assert (owner.email, "api.post", path) in targets
+    assert (owner.email, "api.post", "/api/v1/subscribers") in targets
+    assert not any("999999999" in (e.target or "") for e in found)  # refused: not a change
