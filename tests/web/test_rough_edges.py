@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from bullmq import Queue
 from playwright.async_api import expect
 
+from mikrosync.jobs.names import SYNC_QUEUE
+from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.helpers import make_router, unique
@@ -39,17 +44,33 @@ async def _expired_and_suspended(site: Site) -> dict[str, Any]:
         found = await site.status(created["id"])
         return bool(found["is_suspended"]) and found["sync_status"] == "synced"
 
-    await eventually(cut, what="the expired subscriber suspended")
+    await eventually(cut, what="the expired subscriber suspended", timeout=90)
     return created
 
 
-async def _drift_missing(site: Site) -> dict[str, Any]:
-    """A synced subscriber whose login a technician then deleted on the router."""
-    created = await site.subscriber(username=unique("gone"))
-    await site.synced(created["id"])
-    [row] = site.rows("/ppp/secret", name=created["username"])
+def _remove_login(site: Site, username: str) -> None:
+    """What a technician deleting a subscriber's login by hand on the router does."""
+    [row] = site.rows("/ppp/secret", name=username)
     site.sim.store.remove("/ppp/secret", [row[".id"]])
-    return created
+
+
+@asynccontextmanager
+async def no_jobs_run(settings: Settings) -> AsyncIterator[None]:
+    """The sync queue paused and its running jobs finished: the worker's periodic
+    reconciliation (every 10 s in these tests) cannot repair drift behind the test's back."""
+    queue = Queue(SYNC_QUEUE, {"connection": settings.redis_url, "prefix": settings.queue_prefix})
+    await queue.pause()
+    try:
+
+        async def idle() -> bool:
+            counts = await queue.getJobCounts("active")
+            return int(counts.get("active", 0)) == 0
+
+        await eventually(idle, what="running jobs finished")
+        yield
+    finally:
+        await queue.resume()
+        await queue.close()
 
 
 async def _reconcile(ui: UI, site: Site, *, dry_run: bool) -> None:
@@ -110,20 +131,23 @@ async def test_02_bulk_connect_of_expired_rows_lists_refusals_and_renew_selected
 
 # 3 --------------------------------------------------------------------------------------------
 async def test_03_dashboard_drift_shows_dry_runs_and_forgets_repaired_drift(
-    owner_ui: UI, site: Site, worker: WorkerProcess
+    owner_ui: UI, site: Site, worker: WorkerProcess, e2e_settings: Settings
 ) -> None:
-    await _drift_missing(site)
-    await _reconcile(owner_ui, site, dry_run=True)
+    created = await site.subscriber(username=unique("gone"))
+    await site.synced(created["id"])
     page = owner_ui.page
-    await page.goto("/")
-    drift = page.locator(f"#drift-{site.router['id']}")
-    await expect(drift).to_contain_text("missing: 1")
-    await expect(drift).to_contain_text("dry run")
-    await owner_ui.shot("dry-run-drift")
-    await _reconcile(owner_ui, site, dry_run=False)
-    await page.goto("/")
-    await expect(page.locator("#stats")).to_be_visible()
-    await expect(drift).to_have_count(0)
+    async with no_jobs_run(e2e_settings):
+        _remove_login(site, created["username"])
+        await _reconcile(owner_ui, site, dry_run=True)
+        await page.goto("/")
+        drift = page.locator(f"#drift-{site.router['id']}")
+        await expect(drift).to_contain_text("missing: 1")
+        await expect(drift).to_contain_text("dry run")
+        await owner_ui.shot("dry-run-drift")
+        await _reconcile(owner_ui, site, dry_run=False)
+        await page.goto("/")
+        await expect(page.locator("#stats")).to_be_visible()
+        await expect(drift).to_have_count(0)
 
 
 # 4 --------------------------------------------------------------------------------------------
@@ -355,17 +379,21 @@ async def test_15_queue_card_counts_subscribers_waiting_for_a_router(
 
 # 16 -------------------------------------------------------------------------------------------
 async def test_16_run_report_names_usernames_and_a_dry_run_can_be_applied(
-    owner_ui: UI, site: Site, worker: WorkerProcess
+    owner_ui: UI, site: Site, worker: WorkerProcess, e2e_settings: Settings
 ) -> None:
-    gone = await _drift_missing(site)
-    await _reconcile(owner_ui, site, dry_run=True)
+    gone = await site.subscriber(username=unique("gone"))
+    await site.synced(gone["id"])
     page = owner_ui.page
-    section = page.locator("#kind-missing")
-    await expect(section.get_by_role("link", name=gone["username"])).to_be_visible()
-    await expect(section).not_to_contain_text(f"#{gone['id']}")
-    await owner_ui.shot("dry-run")
-    await page.get_by_role("button", name="Apply these fixes").click()
-    await expect(page.locator("#run-mode")).to_have_text("repair per policy")
+    async with no_jobs_run(e2e_settings):
+        _remove_login(site, gone["username"])
+        await _reconcile(owner_ui, site, dry_run=True)
+        section = page.locator("#kind-missing")
+        await expect(section.get_by_role("link", name=gone["username"])).to_be_visible()
+        await expect(section).not_to_contain_text(f"#{gone['id']}")
+        await owner_ui.shot("dry-run")
+        await page.get_by_role("button", name="Apply these fixes").click()
+        await expect(page.locator("#run-mode")).to_have_text("repair per policy")
+        await expect(page.locator("#count-missing")).to_contain_text("1")
 
     async def back() -> bool:
         return bool(site.rows("/ppp/secret", name=gone["username"]))
