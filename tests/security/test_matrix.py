@@ -27,7 +27,13 @@ PLATFORM_ONLY = {f"{API}/tenants/{{tenant_id}}/users", f"{API}/tenants"}
 OPEN_WRITES = {f"{API}/auth/token", "/login", "/logout"}
 # What an operator may write besides reading: subscribers, and a router's connection test
 # (README, "Roles"; docs/web-ui.md, "Roles and tenancy").
-OPERATOR_PREFIXES = (f"{API}/subscribers", "/subscribers", "/routers/{router_id}/test")
+OPERATOR_PREFIXES = (
+    f"{API}/subscribers",
+    "/subscribers",
+    "/routers/{router_id}/test",
+    "/import",  # subscribers from CSV
+    "/jobs/clear",  # failed sync jobs
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,12 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
         )
         assert run.status_code == 200, run.text
         assert owner.tenant_id is not None
+        staff_user = await post_ok(
+            web.api,
+            owner,
+            "/api/v1/users",
+            {"email": f"{unique('staff')}@isp.test", "password": "Staff-pass-1", "role": "viewer"},
+        )
         yield Victim(
             ids={
                 "router_id": router["id"],
@@ -89,6 +101,7 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
                 "subscriber_id": subscriber["id"],
                 "run_id": run.json()["id"],
                 "tenant_id": owner.tenant_id,
+                "user_id": staff_user["id"],
             },
             owner=owner,
         )

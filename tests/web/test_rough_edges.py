@@ -288,6 +288,15 @@ async def test_10_a_failed_submit_keeps_the_password_typed(
     await page.get_by_role("button", name="Create subscriber").click()
     await expect(page.locator("#err-username")).to_be_visible()
     await expect(page.locator("#f-password")).to_have_value("typed-pw-1")
+    # The server never sends it back (tests/security/test_secrets.py): the browser keeps it.
+    await page.goto("/routers/new")
+    await page.fill("#f-name", unique("r"))
+    await page.fill("#f-host", "bad host!")
+    await page.fill("#f-username", "api")
+    await page.fill("#f-password", "router-typed-1")
+    await page.get_by_role("button", name="Add router").click()
+    await expect(page.locator("#err-host")).to_be_visible()
+    await expect(page.locator("#f-password")).to_have_value("router-typed-1")
 
 
 # 11 -------------------------------------------------------------------------------------------

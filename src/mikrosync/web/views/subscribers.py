@@ -135,8 +135,9 @@ async def _render_form(
     subscriber: Subscriber | None = None,
     status_code: int = 200,
 ) -> Response:
-    # What was typed comes back, the password too (only what this user just typed, never the
-    # stored one): a refused form must not make them type it again.
+    # What was typed comes back, except the password: never sent to a page (as for routers).
+    # In the browser it stays in its field all the same (htmx, hx-preserve: form.html).
+    form.values.pop("password", None)
     context = await _lookups(db, user) | {
         "form": form,
         "s": subscriber,
