@@ -197,6 +197,8 @@ async def test_csv_export_of_a_filtered_list_and_import_with_preview(
     await expect(errors.nth(0)).to_contain_text("3")
     await expect(errors.nth(0)).to_contain_text("username")
     await expect(errors.nth(1)).to_contain_text("package")
+    await expect(page.locator("#import-preview")).to_contain_text(good)
+    assert "Good-pw-1" not in await page.content()  # a page never shows a password
     await owner_ui.shot("import-preview")
     assert not site.rows("/ppp/secret", name=good)
     await page.get_by_role("button", name="Import 1 row(s)").click()

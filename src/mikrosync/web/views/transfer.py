@@ -3,12 +3,14 @@ CSV import with a preview and per-row errors (the API's import, `imports/csv_imp
 router adoption with its dry run (`imports/adopt.py`, as `mikrosync import-router`).
 
 The import is two steps: "Check" reads the uploaded file and writes nothing (a dry run of the
-same import); the preview page carries the file's text in a hidden field, so "Import" sends
-exactly what was checked, and is checked again as it is written.
+same import); "Import" sends the same file again (the browser still holds it: the check is
+shown by htmx without leaving the page) and it is checked again as it is written. The file is
+never sent back to the page: the preview masks the password column.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 
 from fastapi import Request, Response
@@ -101,7 +103,6 @@ async def _import_page(
         "router_options": [(r.id, r.name) for r in found],
         "section": "subscribers",
         "report": None,
-        "text": "",
         "preview": [],
     } | extra
     return render(request, "import.html", context, status_code=status_code)
@@ -173,10 +174,23 @@ async def _checked(
     except (CsvFileError, InvalidInput) as exc:
         form.errors["file" if isinstance(exc, CsvFileError) else exc.field] = str(exc)
         return await _import_page(request, db, user, form, status_code=422)
-    lines = text.splitlines()
-    return await _import_page(
-        request, db, user, form, report=report, text=text, preview=lines[: PREVIEW_ROWS + 1]
-    )
+    return await _import_page(request, db, user, form, report=report, preview=_preview(text))
+
+
+def _preview(text: str) -> list[list[str]]:
+    """The first rows of the file as cells, the password column masked: a page never shows
+    a subscriber's password, not even one the operator just uploaded."""
+    lines = text.splitlines()[: PREVIEW_ROWS + 1]
+    if not lines:
+        return []
+    delimiter = max(",;\t", key=lines[0].count)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    secret = {
+        i for i, name in enumerate(rows[0]) if name.strip().lower().replace(" ", "_") == "password"
+    }
+    return [rows[0]] + [
+        ["••••" if i in secret and cell else cell for i, cell in enumerate(row)] for row in rows[1:]
+    ]
 
 
 @router.post("/import/apply")
@@ -185,9 +199,8 @@ async def apply_import(
 ) -> Response:
     form = await Form.read(request)
     router_id = _router_id(form)
-    text = form.values.get("csv", "")
-    if router_id is None or not text or len(text) > MAX_CONSOLE_CSV_BYTES:
-        form.errors.setdefault("file", "nothing to import: check a file first")
+    text = await _uploaded_text(request, form)
+    if router_id is None or text is None:
         return await _import_page(request, db, user, form, status_code=422)
     try:
         result = await import_csv(
