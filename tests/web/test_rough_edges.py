@@ -22,7 +22,7 @@ from mikrosync.simulator.testing import running_router
 from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.helpers import make_router, unique
 from tests.web.conftest import UI
-from tests.web.test_browser import fill_new_subscriber
+from tests.web.test_browser import fill_new_subscriber, paused
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [
@@ -412,13 +412,17 @@ async def test_16_run_report_names_usernames_and_a_dry_run_can_be_applied(
 
 # 17 -------------------------------------------------------------------------------------------
 async def test_17_after_delete_the_row_being_removed_is_visible(
-    owner_ui: UI, site: Site, worker: WorkerProcess
+    owner_ui: UI, site: Site, worker: WorkerProcess, e2e_settings: Settings
 ) -> None:
     rows = [await site.subscriber(username=unique("many")) for _ in range(51)]
     last = rows[-1]
     page = owner_ui.page
     await page.goto(f"/subscribers/{last['id']}")
-    await page.get_by_role("button", name="Delete").click()
-    await expect(page.locator(".flash")).to_contain_text("is being removed")
-    await expect(page.locator(f"#row-{last['id']}")).to_be_visible()
+    # Held until the page is seen: a fast worker could remove the row before it loads.
+    async with paused(e2e_settings):
+        await page.get_by_role("button", name="Delete").click()
+        await expect(page.locator(".flash")).to_contain_text("is being removed")
+        row = page.locator(f"#row-{last['id']}")
+        await expect(row).to_be_visible()
+        await expect(row).to_contain_text("being removed")
     await expect(page.locator(f"#sync-{last['id']} .badge")).to_have_text("Removed")
