@@ -36,15 +36,17 @@ def _past(days: int = 2) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
-async def _expired_and_suspended(site: Site) -> dict[str, Any]:
-    """A subscriber whose expiry passed, suspended for it by the worker's expiry job."""
-    created = await site.subscriber(username=unique("late"), expires_at=_past())
+async def _expired_and_suspended(site: Site, count: int) -> list[dict[str, Any]]:
+    """Subscribers whose expiry passed, suspended for it by the worker's expiry job."""
+    created = [
+        await site.subscriber(username=unique("late"), expires_at=_past()) for _ in range(count)
+    ]
 
     async def cut() -> bool:
-        found = await site.status(created["id"])
-        return bool(found["is_suspended"]) and found["sync_status"] == "synced"
+        found = [await site.status(row["id"]) for row in created]
+        return all(f["is_suspended"] and f["sync_status"] == "synced" for f in found)
 
-    await eventually(cut, what="the expired subscriber suspended", timeout=90)
+    await eventually(cut, what="the expired subscribers suspended", timeout=90)
     return created
 
 
@@ -102,10 +104,11 @@ async def test_01_bulk_action_with_nothing_ticked_says_so_without_asking(
 
 
 # 2 --------------------------------------------------------------------------------------------
+@pytest.mark.timeout(300)  # the expiry job's own pace, on a loaded machine
 async def test_02_bulk_connect_of_expired_rows_lists_refusals_and_renew_selected_works(
     owner_ui: UI, site: Site, worker: WorkerProcess
 ) -> None:
-    late = [await _expired_and_suspended(site) for _ in range(2)]
+    late = await _expired_and_suspended(site, 2)
     page = owner_ui.page
     await page.goto(f"/subscribers?router_id={site.router['id']}")
     for row in late:
