@@ -60,6 +60,11 @@ class Api:
         )
         return await self._json(response)
 
+    async def delete_subscriber(self, subscriber_id: int) -> Any:
+        """Mark for removal (202); the row goes once the router confirms."""
+        response = await self.http.delete(f"/subscribers/{subscriber_id}", headers=self.headers)
+        return await self._json(response, 202)
+
     async def create_router(self, name: str, port: int) -> dict[str, Any]:
         body = {
             "name": name,

@@ -43,7 +43,8 @@ class BulkRun:
 
     @property
     def worker_cpu_ms_per_subscriber(self) -> float:
-        return 1000 * self.cpu_all.get("workers", 0.0) / self.subscribers
+        """Worker CPU in the sync window (queue resumed → all synced) per subscriber."""
+        return 1000 * self.cpu_sync.get("workers", 0.0) / self.subscribers
 
     @property
     def rows_per_s(self) -> float:
@@ -79,6 +80,8 @@ class BulkRun:
             "router_cpu_share": round(self.router_cpu_share, 3),
             "bound_s": round(self.bound.seconds, 3),
             "bound": self.bound.arithmetic,
+            "pipelined_limit_s": round(self.bound.pipelined_seconds, 3),
+            "pipelined_limit": self.bound.pipelined_arithmetic,
             "jobs": self.jobs,
         }
 

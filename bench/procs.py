@@ -35,6 +35,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine spent busy so far, all CPUs and processes (/proc/stat:
+    user, nice, system, irq, softirq, steal), to tell our parts from everyone else's load."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 def postgres_backends(database: str) -> list[int]:
     """Pids of the PostgreSQL backends connected to `database` (their title names it)."""
     pids = []

@@ -29,6 +29,14 @@ class Profile:
     # 7. scale-out
     scale_routers: int
     scale_subscribers: int
+    # 8. router recovery: changes piled up while one router is offline
+    recovery_changes: int
+    # 9. month end: online subscribers over routers expiring at one instant
+    month_end_subscribers: int
+    month_end_routers: int
+    month_end_setup_s: float
+    """Set-up time allowed per subscriber before the instant (import, sync, dial-in); raise it
+    with `--set` on a loaded machine (the run says by how much the set-up overran)."""
     # how long to wait for a sync before giving up
     timeout_s: float
 
@@ -49,6 +57,10 @@ QUICK = Profile(
     growth=10,
     scale_routers=50,
     scale_subscribers=200,
+    recovery_changes=100,
+    month_end_subscribers=200,
+    month_end_routers=10,
+    month_end_setup_s=0.25,
     timeout_s=240.0,
 )
 
@@ -68,6 +80,10 @@ FULL = Profile(
     growth=10,
     scale_routers=50,
     scale_subscribers=10_000,
+    recovery_changes=5_000,
+    month_end_subscribers=20_000,
+    month_end_routers=10,
+    month_end_setup_s=0.03,
     timeout_s=7_200.0,
 )
 

@@ -32,7 +32,7 @@ def _peak_mib() -> float:
 async def _reconcile(router_id: int, report: str | None) -> dict[str, Any]:
     from mikrosync.runtime import Runtime
     from mikrosync.settings import Settings
-    from mikrosync.sync.reconcile import reconcile_router, standalone_deps
+    from mikrosync.sync.reconcile import reconcile_router
 
     settings = Settings()
     runtime = Runtime.build(settings)
@@ -45,7 +45,7 @@ async def _reconcile(router_id: int, report: str | None) -> dict[str, Any]:
         profiler.start()
     try:
         started = time.perf_counter()
-        async with standalone_deps(runtime.sessionmaker, runtime.vault, settings) as deps:
+        async with runtime.private_routers(settings=settings) as deps:
             outcome = await reconcile_router(deps, router_id, dry_run=False)
         elapsed = time.perf_counter() - started
     finally:

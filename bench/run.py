@@ -32,6 +32,8 @@ from bench import (
     w5_expiry,
     w6_growth,
     w7_scaleout,
+    w8_recovery,
+    w9_month_end,
 )
 from bench.profiles import PROFILES, Profile
 from bench.report import Row, WorkloadResult, write
@@ -46,6 +48,8 @@ WORKLOADS: dict[str, tuple[str, Workload]] = {
     "5": ("expiry", w5_expiry.run),
     "6": ("growth", w6_growth.run),
     "7": ("scale-out", w7_scaleout.run),
+    "8": ("router recovery", w8_recovery.run),
+    "9": ("month end", w9_month_end.run),
 }
 
 

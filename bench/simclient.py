@@ -109,6 +109,14 @@ class SimHost:
     async def set_latency(self, routers: SimRouters, ms: float) -> None:
         await self.call("set_latency", indexes=list(routers.indexes), ms=ms)
 
+    async def go_down(self, indexes: list[int]) -> None:
+        """These routers stop listening and cut their connections (offline)."""
+        await self.call("down", indexes=indexes)
+
+    async def come_up(self, indexes: list[int]) -> None:
+        """Back on the same ports."""
+        await self.call("up", indexes=indexes)
+
     async def add_row(self, index: int, path: str, values: dict[str, str]) -> None:
         await self.call("add_row", index=index, path=path, values=values)
 

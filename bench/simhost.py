@@ -10,7 +10,7 @@ Protocol: one JSON object per line each way. A request is `{"op": ..., ...}`; th
 `{"ok": true, ...}` or `{"ok": false, "error": ...}`. `SimHost` is the driver's side.
 
 The command log (every command a router executed, with the names it touched or asked for)
-is taken by wrapping the simulator's `execute` as the session module calls it:
+is taken by wrapping the simulator's `execute` as the connection module calls it:
 instrumentation only, every command still runs exactly as the shipped simulator runs it.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mikrosync.simulator import SimConfig, SimRouter
-from mikrosync.simulator import session as sim_session
+from mikrosync.simulator import connection as sim_connection
 from mikrosync.simulator.protocol import Reply, Request
 from mikrosync.simulator.store import Store
 
@@ -73,7 +73,7 @@ class Host:
 
 
 HOST = Host()
-_original_execute = sim_session.execute  # type: ignore[attr-defined]
+_original_execute = sim_connection.execute  # type: ignore[attr-defined]
 
 
 def _traced_execute(store: Store, request: Request, reply: Reply) -> None:
@@ -88,7 +88,7 @@ def _traced_execute(store: Store, request: Request, reply: Reply) -> None:
     HOST.write_log.append((time.time(), index, request.command, names))
 
 
-sim_session.execute = _traced_execute  # type: ignore[attr-defined]
+sim_connection.execute = _traced_execute  # type: ignore[attr-defined]
 
 
 async def _start(request: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +124,14 @@ async def _handle(request: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - a 
         return await _start(request)
     if op == "stop":
         return await _stop(request)
+    if op == "down":
+        for index in request["indexes"]:
+            await HOST.routers[index].router.go_down()
+        return {}
+    if op == "up":
+        for index in request["indexes"]:
+            await HOST.routers[index].router.come_up()
+        return {}
     if op == "set_latency":
         for index in request["indexes"]:
             HOST.routers[index].router.set_latency(float(request["ms"]))

@@ -33,11 +33,11 @@ import redis.asyncio
 from sqlalchemy.engine import make_url
 
 from bench.api import ROUTER_PASSWORD, STAFF_PASSWORD, Api
-from bench.procs import Child, cpu_seconds, free_port, postgres_backends
+from bench.procs import Child, cpu_seconds, free_port, machine_busy_seconds, postgres_backends
 from bench.simclient import RouterModel, SimHost, SimRouters
 from mikrosync.db import migrate
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.names import SYNC_QUEUE
-from mikrosync.jobs.redis import redis_connection
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants
@@ -401,6 +401,7 @@ class Stack:
             "routers (simhost)": self.services.simhost.cpu(),
             "postgres (this db)": sum(cpu_seconds(p) for p in postgres_backends(self.database)),
             "bench driver": cpu_seconds(os.getpid()),
+            "machine (every process)": machine_busy_seconds(),
         }
         return parts
 

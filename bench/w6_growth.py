@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.bulk import BulkRun
+from bench.figures import bound_rows, cpu_rows
 from bench.profiles import Profile
 from bench.report import WorkloadResult
 from bench.stack import Services
@@ -36,12 +37,9 @@ async def run(services: Services, profile: Profile, context: dict[str, Any]) -> 
         f"1x: {small.ingest_s:.2f} s ({small.rows_per_s:.0f} rows/s), "
         f"{factor:g}x: {big.ingest_s:.2f} s ({big.rows_per_s:.0f} rows/s)",
     )
-    result.figure(
-        f"ours ÷ router-model bound at {factor:g}x",
-        big.sync_s / big.bound.seconds,
-        "x",
-        f"bound {big.bound.arithmetic}; commands per subscriber {big.commands_per_subscriber:.2f}",
-    )
+    bound_rows(result, f"sync at {factor:g}x", big.sync_s, big.bound, goal=False)
+    result.figure(f"router commands per subscriber at {factor:g}x", big.commands_per_subscriber, "")
+    cpu_rows(result, f"sync at {factor:g}x", big.cpu_sync, big.sync_s, big.subscribers)
     result.throughput += [
         ("mikrosync sync", run.subscribers, run.synced_per_s) for run in (small, big)
     ] + [("CSV ingestion", run.subscribers, run.rows_per_s) for run in (small, big)]

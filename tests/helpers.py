@@ -10,11 +10,9 @@ from typing import Any
 
 import httpx
 
-from mikrosync.routeros import PoolRegistry
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
-from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
 
 
@@ -137,16 +135,11 @@ class RouterSite:
 @asynccontextmanager
 async def sync_deps(
     runtime: Runtime, settings: Settings, *, timeout_s: float
-) -> AsyncIterator[SyncDeps]:
-    """The worker's dependencies over the test runtime's database, with router timeouts short
-    enough for a test that provokes them."""
+) -> AsyncIterator[Runtime]:
+    """The test runtime with router pools of its own (as the worker has), with router timeouts
+    short enough for a test that provokes them."""
     fast = settings.model_copy(
         update={"router_connect_timeout_s": timeout_s, "router_command_timeout_s": timeout_s}
     )
-    registry = PoolRegistry()
-    try:
-        yield SyncDeps(
-            sessionmaker=runtime.sessionmaker, vault=runtime.vault, registry=registry, settings=fast
-        )
-    finally:
-        await registry.close()
+    async with runtime.private_routers(settings=fast) as private:
+        yield private

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
-from mikrosync.security.rotation import rotate_secrets
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
+from mikrosync.usecases.secrets import rotate_secrets
 from tests.conftest import Staff
 from tests.helpers import make_subscriber
 

@@ -25,8 +25,8 @@ from mikrosync.api.routes import (
     tenants,
 )
 from mikrosync.api.security_headers import install_security_headers
+from mikrosync.http.validation import install_validation_errors
 from mikrosync.runtime import Runtime
-from mikrosync.security.validation_errors import install_validation_errors
 from mikrosync.settings import Settings
 from mikrosync.web import mount_web
 

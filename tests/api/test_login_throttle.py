@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from mikrosync.login_throttle import MAX_FAILURES_PER_EMAIL, LoginThrottle
+from mikrosync.security.throttle import MAX_FAILURES_PER_EMAIL, LoginThrottle
 from tests.conftest import PASSWORD, TEST_REDIS_URL, Staff, TenantFactory
 
 

@@ -13,7 +13,6 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.reconcile import standalone_deps
 from mikrosync.tenants.models import Role
 from tests.conftest import Staff, TenantFactory
 from tests.helpers import RouterSite, make_router
@@ -31,7 +30,7 @@ async def site(client: httpx.AsyncClient, owner: Staff) -> AsyncIterator[RouterS
 async def drifted(site: RouterSite, runtime: Runtime, settings: Settings) -> dict[str, Any]:
     """One synced subscriber moved to another profile by hand, an orphan, an unmanaged login."""
     created = await site.subscriber(username="alice")
-    async with standalone_deps(runtime.sessionmaker, runtime.vault, settings) as deps:
+    async with runtime.private_routers(settings=settings) as deps:
         outcome = await converge_subscriber(deps, created["id"], Attempt("addUser"))
     assert outcome == Outcome.SUCCEEDED
     [secret] = site.rows("/ppp/secret", name="alice")

@@ -5,6 +5,13 @@ worker faults SIGKILL a `mikrosync worker` and start a new one. Faults that last
 down, a latency spike, a worker or Redis away) heal themselves after their duration; one at a
 time per router, per worker and for Redis, so "down then up" stays well defined.
 `api_crash` faults are carried out by the operators (see load.py).
+
+Mid-burst faults (issue 13) are armed on a router to fire after k matching commands, from
+whoever sends them (`SimRouter.die_after`, `ghost_next(after=)`, `trap_next(after=)`,
+`on_command`): with per-router batches those k commands are the first of a pipelined burst.
+A worker killed mid-batch is found by its TCP connection to the router whose command cued it:
+every worker connected to that router then is SIGKILLed (the sender is among them), before
+that command runs, and started again after the fault's duration.
 """
 
 from __future__ import annotations
@@ -13,12 +20,17 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+import psutil
+
 from mikrosync.simulator import SimRouter
 from tests.chaos.infra import RedisServer, WorkerProcess
 from tests.chaos.load import Progress
 from tests.chaos.plan import FaultKind, FaultSpec
 
 TRAP_MESSAGE = "failure: chaos-trap"
+# How long a worker-kill-mid-batch fault waits for its cue (a matching command) before it is
+# disarmed and counted as never fired.
+CUE_TIMEOUT_S = 15.0
 
 
 @dataclass
@@ -53,6 +65,8 @@ class FaultRunner:
             await self._lasting_router_fault(fault)
         elif kind in (FaultKind.REDIS_FLUSHALL, FaultKind.REDIS_RESTART, FaultKind.WORKER_KILL):
             await self._process_fault(fault)
+        elif kind == FaultKind.WORKER_KILL_MID_BATCH:
+            await self._kill_mid_batch(fault)
         else:
             self._command_fault(fault)
 
@@ -84,10 +98,64 @@ class FaultRunner:
         elif kind == FaultKind.TRAP:
             # No path means "the next command, whatever it is".
             sim.trap_next(fault.path or "/", fault.n, message=TRAP_MESSAGE, category=fault.category)
+        elif kind == FaultKind.ROUTER_DIES:
+            sim.die_after(fault.after, fault.duration_s, path=fault.path)
+        elif kind == FaultKind.REPLIES_LOST:
+            sim.ghost_next(fault.n, path=fault.path, after=fault.after)
+        elif kind == FaultKind.TRAP_ONE_ROW:
+            sim.trap_next(
+                fault.path or "/",
+                1,
+                message=TRAP_MESSAGE,
+                category=fault.category,
+                after=fault.after,
+            )
         label = str(kind)
-        if kind == FaultKind.TRAP:
+        if kind in (FaultKind.TRAP, FaultKind.TRAP_ONE_ROW):
             label += " (transient)" if fault.category == 2 else " (permanent)"
         self.injected[label] += 1
+
+    async def _kill_mid_batch(self, fault: FaultSpec) -> None:
+        """SIGKILL the workers connected to the router when its (after+1)-th matching command
+        arrives (before it runs), then start them again after `duration_s`."""
+        sim = self.sims[fault.router]
+        cued = asyncio.Event()
+        killed: list[int] = []
+
+        def cue() -> None:
+            # On the router's event loop, synchronously: the kill lands before the command
+            # runs, with the rest of the sender's batch in flight or not yet sent.
+            try:
+                for index, worker in enumerate(self.workers):
+                    lock = self._worker_locks.setdefault(index, asyncio.Lock())
+                    if lock.locked() or not worker.alive or not _connected(worker, sim.port):
+                        continue  # another worker fault holds it, or it is not talking to us
+                    worker.kill()
+                    killed.append(index)
+            except Exception as exc:  # raised here, it would end the router's connection
+                self.errors.append(f"fault {fault.index} {fault.kind}: {exc!r}")
+            finally:
+                cued.set()
+
+        sim.on_command(cue, after=fault.after, path=fault.path)
+        try:
+            await asyncio.wait_for(cued.wait(), CUE_TIMEOUT_S)
+        except TimeoutError:
+            left = [f.after for f in sim.faults.armed if f.hook is cue]
+            sim.faults.armed = [f for f in sim.faults.armed if f.hook is not cue]
+            short = f"{left[0] + 1} of {fault.after + 1} commands missing" if left else "gone"
+            self.injected[f"{fault.kind} (never cued: {short})"] += 1
+            return
+        if not killed:
+            self.injected[f"{fault.kind} (no worker was connected)"] += 1
+            return
+        self.injected[str(fault.kind)] += len(killed)
+        await asyncio.sleep(fault.duration_s)
+        for index in killed:
+            async with self._worker_locks[index]:
+                worker = self.workers[index]
+                if not worker.alive:  # a worker-kill fault may have restarted it meanwhile
+                    worker.start()
 
     async def _process_fault(self, fault: FaultSpec) -> None:
         if fault.kind == FaultKind.WORKER_KILL:
@@ -118,3 +186,14 @@ class FaultRunner:
             if not worker.alive and not worker.supervise():
                 worker.start()
         return unfired
+
+
+def _connected(worker: WorkerProcess, port: int) -> bool:
+    """Whether the worker process holds a TCP connection to 127.0.0.1:`port`."""
+    if worker.process is None:
+        return False
+    try:
+        connections = psutil.Process(worker.process.pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return any(c.raddr and c.raddr.port == port for c in connections)

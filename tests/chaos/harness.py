@@ -34,7 +34,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimConfig, SimRouter
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.sync.reconcile import reconcile_router, standalone_deps
+from mikrosync.sync.reconcile import reconcile_router
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role
 from tests.chaos.crash import CrashingApi, hook_available
@@ -382,7 +382,7 @@ async def _errors(site: Site) -> Counter[str]:
 async def _reconcile(site: Site, *, dry_run: bool) -> Counter[str]:
     found: Counter[str] = Counter()
     runtime = site.runtime
-    async with standalone_deps(runtime.sessionmaker, runtime.vault, site.settings) as deps:
+    async with runtime.private_routers(settings=site.settings) as deps:
         for router_id in site.router_ids:
             outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
             counts = outcome.counts if outcome.error is None else {f"failed: {outcome.error}": 1}

@@ -54,6 +54,11 @@ class FaultKind(StrEnum):
     REDIS_RESTART = "Redis restart"
     WORKER_KILL = "worker SIGKILL + restart"
     API_CRASH = "API killed between commit and push"
+    # Faults in the middle of a burst (issue 13): k matching commands go through first.
+    ROUTER_DIES = "router dies mid-pipeline"
+    REPLIES_LOST = "replies lost mid-batch (applied)"
+    TRAP_ONE_ROW = "!trap on one row of a burst"
+    WORKER_KILL_MID_BATCH = "worker SIGKILL mid-batch + restart"
 
 
 class TechKind(StrEnum):
@@ -99,6 +104,10 @@ FAULT_WEIGHTS: dict[FaultKind, int] = {
     FaultKind.REDIS_RESTART: 4,
     FaultKind.WORKER_KILL: 6,
     FaultKind.API_CRASH: 10,
+    FaultKind.ROUTER_DIES: 8,
+    FaultKind.REPLIES_LOST: 8,
+    FaultKind.TRAP_ONE_ROW: 8,
+    FaultKind.WORKER_KILL_MID_BATCH: 6,
 }
 TECH_WEIGHTS: dict[TechKind, int] = {
     TechKind.OUR_DISABLE: 8,
@@ -127,6 +136,20 @@ FAULT_PATHS: tuple[str | None, ...] = (
     "/ppp/active",
     "/ppp/profile",
 )
+# Mid-burst faults aim at writes: what a batch of converges sends back to back.
+BURST_PATHS: tuple[str | None, ...] = (
+    None,
+    "/ppp/secret/add",
+    "/ppp/secret/set",
+    "/ppp/secret",
+    "/ppp/active/remove",
+    "/ip/hotspot/user",
+    "/queue/simple",
+    "/ip/firewall/address-list",
+)
+# A worker is killed at the cue of any command of a menu (reads included): the cue must come
+# while the load runs, and every converge reads before it writes.
+CUE_PATHS: tuple[str | None, ...] = (None, "/ppp/secret", "/ppp/active", "/queue/simple")
 CRASHABLE = frozenset(
     {
         OpKind.CREATE,
@@ -177,6 +200,8 @@ class FaultSpec:
     duration_s: float = 0.0
     latency_ms: int = 0
     category: int | None = None
+    after: int = 0
+    """Mid-burst faults: matching commands let through before the fault fires."""
 
 
 @dataclass(frozen=True)
@@ -338,6 +363,13 @@ class _Planner:
             return replace(
                 spec, n=rng.randint(1, 2), path=rng.choice(FAULT_PATHS), category=category
             )
+        if kind in (
+            FaultKind.ROUTER_DIES,
+            FaultKind.REPLIES_LOST,
+            FaultKind.TRAP_ONE_ROW,
+            FaultKind.WORKER_KILL_MID_BATCH,
+        ):
+            return self.burst_fault(spec)
         if kind == FaultKind.REDIS_RESTART:
             return replace(spec, duration_s=round(rng.uniform(0.3, 2.5), 2))
         if kind == FaultKind.WORKER_KILL:
@@ -347,6 +379,21 @@ class _Planner:
                 duration_s=round(rng.uniform(0.2, 3.0), 2),
             )
         return spec
+
+    def burst_fault(self, spec: FaultSpec) -> FaultSpec:
+        rng = self.rng
+        spec = replace(spec, after=rng.randint(1, 4), path=rng.choice(BURST_PATHS))
+        if spec.kind == FaultKind.ROUTER_DIES:
+            return replace(spec, duration_s=round(rng.uniform(0.5, 3.0), 2))
+        if spec.kind == FaultKind.REPLIES_LOST:
+            return replace(spec, n=rng.randint(1, 3))
+        if spec.kind == FaultKind.TRAP_ONE_ROW:
+            return replace(spec, category=rng.choice((None, None, 2)))
+        return replace(
+            spec,
+            path=rng.choice(CUE_PATHS),
+            duration_s=round(rng.uniform(0.2, 3.0), 2),
+        )
 
     def mark_crashes(self) -> None:
         """Each api_crash fault turns the next crashable operation into a commit whose push

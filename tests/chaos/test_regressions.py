@@ -22,8 +22,8 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers import service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import SubscriberUpdate
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.expiry import expire_due
 from tests.conftest import Staff
@@ -33,7 +33,7 @@ ROUTER_PASSWORD = "router-pw"
 
 
 class Site(RouterSite):
-    deps: SyncDeps
+    deps: SyncContext
 
     async def converge(self, subscriber_id: int, job: str = "addUser") -> Outcome:
         return await converge_subscriber(self.deps, subscriber_id, Attempt(job))

@@ -21,7 +21,6 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.reconcile import standalone_deps
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role, Tenant
 from tests.conftest import PASSWORD, TEST_REDIS_URL, TEST_SECRET_KEY, Staff, delete_prefix, login
@@ -61,9 +60,7 @@ class CliSite:
 
     async def synced(self, username: str) -> int:
         created = await self.site.subscriber(username=username)
-        async with standalone_deps(
-            self.runtime.sessionmaker, self.runtime.vault, self.settings
-        ) as deps:
+        async with self.runtime.private_routers(settings=self.settings) as deps:
             outcome = await converge_subscriber(deps, created["id"], Attempt("addUser"))
         assert outcome == Outcome.SUCCEEDED
         return int(created["id"])

@@ -22,7 +22,7 @@ from mikrosync.routeros import (
     TransientRouterError,
     TransientTrap,
 )
-from mikrosync.routeros.session import Stage, translate
+from mikrosync.routeros.connection import Stage, translate
 
 CASES: list[tuple[Exception, Stage, type[RouterOSError]]] = [
     (TimeoutError(), "connect", RouterTimeout),

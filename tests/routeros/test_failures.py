@@ -138,7 +138,7 @@ async def test_session_limit_is_transient(
     ros: RouterClient, sim: SimRouter, make_config: ConfigFactory
 ) -> None:
     sim.set_max_sessions(1)
-    async with ros.pool.session() as held:
+    async with ros.pool.connection() as held:
         await held.run("/system/identity/print")
         with pytest.raises(SessionLimit) as caught:
             await ros.identity()  # needs a second session

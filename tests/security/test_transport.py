@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from mikrosync.login_throttle import MAX_FAILURES_PER_ADDRESS
+from mikrosync.security.throttle import MAX_FAILURES_PER_ADDRESS
 from mikrosync.settings import Settings
+from mikrosync.web.login_cookie import COOKIE_NAME
 from mikrosync.web.routing import WebRoute
-from mikrosync.web.session import COOKIE_NAME
 from tests.conftest import PASSWORD, TenantFactory
 from tests.web.conftest import ServerProcess, WebTenant, csrf_from, web, web_app  # noqa: F401
 

@@ -37,8 +37,8 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
 from tests.helpers import RouterSite, make_router, make_subscriber, sync_deps, unique
 
@@ -68,7 +68,7 @@ Tables = dict[str, dict[str, dict[str, str]]]
 
 
 class Site(RouterSite):
-    deps: SyncDeps
+    deps: SyncContext
 
     async def converge(self, subscriber_id: int, job: str) -> Outcome:
         return await converge_subscriber(self.deps, subscriber_id, Attempt(job))
@@ -81,13 +81,13 @@ class Site(RouterSite):
 
 
 @pytest.fixture
-async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[SyncDeps]:
+async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[SyncContext]:
     async with sync_deps(runtime, settings, timeout_s=2.0) as built:
         yield built
 
 
 @pytest.fixture
-async def site(client: httpx.AsyncClient, owner: Staff, deps: SyncDeps) -> AsyncIterator[Site]:
+async def site(client: httpx.AsyncClient, owner: Staff, deps: SyncContext) -> AsyncIterator[Site]:
     """A router with foreign objects named like the payloads' targets, and one subscriber
     already converged (so the package's profile exists before the step under test)."""
     async with running_router(username="admin", password=ROUTER_PASSWORD) as sim:
@@ -257,7 +257,7 @@ async def test_unsafe_router_names_and_secrets_are_refused_naming_the_field(
 
 @pytest.mark.parametrize("payload", ROUTER_SAFE)
 async def test_the_routers_api_login_words_carry_the_name_and_password_verbatim(
-    client: httpx.AsyncClient, owner: Staff, deps: SyncDeps, payload: str
+    client: httpx.AsyncClient, owner: Staff, deps: SyncContext, payload: str
 ) -> None:
     """The `/login` sentence's `=name=` and `=password=` words: a router whose API user and
     password hold the payload accepts mikrosync's login (the simulator compares them as

@@ -32,12 +32,12 @@ async def sim() -> AsyncIterator[SimRouter]:
 
 @pytest.fixture
 async def api(sim: SimRouter) -> AsyncIterator[librouteros.api.AsyncApi]:
-    """A logged-in librouteros async session on `sim`."""
-    session = await librouteros.async_connect("127.0.0.1", "admin", PASSWORD, port=sim.port)
+    """A logged-in librouteros async connection to `sim`."""
+    connection = await librouteros.async_connect("127.0.0.1", "admin", PASSWORD, port=sim.port)
     try:
-        yield session
+        yield connection
     finally:
-        await session.close()
+        await connection.close()
 
 
 async def collect(api: Any, cmd: str, **kwargs: Any) -> list[dict[str, Any]]:

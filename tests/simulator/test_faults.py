@@ -36,7 +36,7 @@ async def test_connect_and_login_cost_two_round_trips(sim: SimRouter) -> None:
     started = time.perf_counter()
     await client.call("/system/identity/print")
     elapsed = time.perf_counter() - started
-    assert 0.06 <= elapsed < 0.12  # an open session pays one RTT per command
+    assert 0.06 <= elapsed < 0.12  # an open connection pays one RTT per command
     await client.close()
     sim.set_latency(0)
     started = time.perf_counter()
@@ -44,7 +44,7 @@ async def test_connect_and_login_cost_two_round_trips(sim: SimRouter) -> None:
     assert time.perf_counter() - started < 0.06
 
 
-async def test_service_time_is_serialised_across_sessions(sim: SimRouter) -> None:
+async def test_service_time_is_serialised_across_connections(sim: SimRouter) -> None:
     clients = [await RawClient.open(sim) for _ in range(3)]
     sim.set_service_time(40)
     started = time.perf_counter()

@@ -1,5 +1,5 @@
 """Fixtures for the sync engine: a simulated router registered through the API, and the
-SyncDeps a worker would build."""
+Runtime (with router pools of its own) a worker would run with."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.deps import SyncDeps
 from tests.conftest import Staff
 from tests.helpers import RouterSite, sync_deps
 
@@ -29,16 +28,16 @@ async def sim() -> AsyncIterator[SimRouter]:
 
 
 @pytest.fixture
-async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[SyncDeps]:
+async def deps(runtime: Runtime, settings: Settings) -> AsyncIterator[Runtime]:
     async with sync_deps(runtime, settings, timeout_s=1.0) as built:
         yield built
 
 
 @dataclass
 class World(RouterSite):
-    """A RouterSite whose converges the test runs itself, with the worker's SyncDeps."""
+    """A RouterSite whose converges the test runs itself, with a Runtime as the worker has."""
 
-    deps: SyncDeps | None = None
+    deps: Runtime | None = None
 
     async def converge(self, subscriber_id: int, job: str = "addUser", **attempt: Any) -> Outcome:
         assert self.deps is not None
@@ -49,5 +48,5 @@ class World(RouterSite):
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, owner: Staff, deps: SyncDeps, sim: SimRouter) -> World:
+async def world(client: httpx.AsyncClient, owner: Staff, deps: Runtime, sim: SimRouter) -> World:
     return World(**await RouterSite.create(client, owner, sim, ROUTER_PASSWORD), deps=deps)

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select, update
 
 from mikrosync.clock import now
-from mikrosync.routeros import PoolRegistry
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.converge import (
@@ -22,7 +21,6 @@ from mikrosync.sync.converge import (
     converge_subscriber,
     lease_s,
 )
-from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.errors import TemporaryError
 from tests.sync.conftest import World
 
@@ -167,21 +165,14 @@ async def test_a_converge_is_cut_off_before_its_lease_ends(world: World) -> None
             "router_max_sessions": 1,
         }
     )
-    registry = PoolRegistry()
-    deps = SyncDeps(
-        sessionmaker=world.deps.sessionmaker,
-        vault=world.deps.vault,
-        registry=registry,
-        settings=tight,
-    )
     budget = converge_budget_s(tight)
     assert budget < lease_s(tight)
     created = await world.subscriber(username="starved")
-    async with deps.sessionmaker() as session:
+    async with world.deps.sessionmaker() as session:
         router = await session.get(Router, world.router["id"])
     assert router is not None
-    try:
-        async with deps.client(router).pool.session():  # the router's only session, held
+    async with world.deps.private_routers(settings=tight) as deps:
+        async with deps.client(router).pool.connection():  # the router's only connection, held
             started = time.monotonic()
             with pytest.raises(TemporaryError, match="cut off"):
                 await converge_subscriber(deps, created["id"], Attempt("addUser", is_last=False))
@@ -193,5 +184,3 @@ async def test_a_converge_is_cut_off_before_its_lease_ends(world: World) -> None
         assert await converge_subscriber(deps, created["id"], Attempt("addUser")) == (
             Outcome.SUCCEEDED
         )
-    finally:
-        await registry.close()

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from mikrosync.errors import NotFound
-from mikrosync.routers.models import ReconcileRun
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.sync.converge import Outcome
 from mikrosync.sync.errors import PermanentError
-from mikrosync.sync.reconcile import ReconcileOutcome, RunStatus, reconcile_job, reconcile_router
+from mikrosync.sync.reconcile import ReconcileOutcome, reconcile_job, reconcile_router
+from mikrosync.sync.reconcile_runs.models import ReconcileRun, RunStatus
 from mikrosync.tenants.models import Tenant
 from tests.sync.conftest import World
 

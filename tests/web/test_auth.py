@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from mikrosync.login_throttle import MAX_FAILURES_PER_EMAIL
+from mikrosync.security.throttle import MAX_FAILURES_PER_EMAIL
 from mikrosync.tenants.models import Role
-from mikrosync.web.session import COOKIE_NAME
+from mikrosync.web.login_cookie import COOKIE_NAME
 from tests.conftest import PASSWORD, TenantFactory
 from tests.helpers import make_subscriber
 from tests.web.conftest import WebLogin, WebTenant, csrf_from

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from mikrosync.audit import log
 from mikrosync.clock import now
 from mikrosync.errors import Conflict
-from mikrosync.routers.models import ReconcileRun
 from mikrosync.routers.outages import flaps_since, open_since, recent_outages
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers import queries
 from mikrosync.subscribers.schemas import SubscriberFilters
-from mikrosync.sync import routers as router_state
+from mikrosync.sync import router_state
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from mikrosync.tenants import staff_admin
 from mikrosync.tenants.models import Role, StaffUser
 from mikrosync.web.exports import safe_cell

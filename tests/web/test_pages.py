@@ -10,11 +10,12 @@ from sqlalchemy import update
 from mikrosync.app import create_app
 from mikrosync.clock import now
 from mikrosync.routeros.tags import OwnerTag
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from tests.conftest import TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
 from tests.web.conftest import WebLogin, WebTenant

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from mikrosync.request_deps import RuntimeDep as RuntimeDep
-from mikrosync.request_deps import SessionDep as SessionDep
+from mikrosync.http.deps import RuntimeDep as RuntimeDep
+from mikrosync.http.deps import SessionDep as SessionDep
+from mikrosync.http.deps import role_at_least
 from mikrosync.security.tokens import read_token
 from mikrosync.security.vault import Vault
 from mikrosync.tenants.access import Principal
@@ -50,20 +51,10 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def role_at_least(role: Role) -> object:
-    """A dependency that admits callers whose role is at least `role`."""
-
-    def check(principal: PrincipalDep) -> Principal:
-        principal.require(role)
-        return principal
-
-    return Depends(check)
-
-
-Reader = Annotated[Principal, role_at_least(Role.VIEWER)]
-Operator = Annotated[Principal, role_at_least(Role.OPERATOR)]
-Admin = Annotated[Principal, role_at_least(Role.ADMIN)]
-Owner = Annotated[Principal, role_at_least(Role.OWNER)]
+Reader = Annotated[Principal, role_at_least(Role.VIEWER, get_principal)]
+Operator = Annotated[Principal, role_at_least(Role.OPERATOR, get_principal)]
+Admin = Annotated[Principal, role_at_least(Role.ADMIN, get_principal)]
+Owner = Annotated[Principal, role_at_least(Role.OWNER, get_principal)]
 
 
 def get_platform_admin(principal: PrincipalDep) -> Principal:

@@ -19,16 +19,16 @@ from rich.table import Table
 
 from mikrosync.cli.common import err_console, fail, run, settings_or_exit, with_runtime
 from mikrosync.errors import NotFound
-from mikrosync.imports.adopt import AdoptionResult, adopt, preview
-from mikrosync.imports.adopt_plan import AdoptionPlan, Skip
-from mikrosync.imports.csv_import import ImportInterrupted, ImportResult, import_csv
-from mikrosync.imports.rows import CsvFileError, decode
+from mikrosync.onboarding.adopt import AdoptionResult, adopt, preview
+from mikrosync.onboarding.adopt_plan import AdoptionPlan, Skip
+from mikrosync.onboarding.csv_import import ImportInterrupted, ImportResult
+from mikrosync.onboarding.rows import CsvFileError, decode
 from mikrosync.routeros import RouterOSError
 from mikrosync.routers.models import Router
 from mikrosync.routers.service import find_router
 from mikrosync.runtime import Runtime
-from mikrosync.sync.reconcile import standalone_deps
 from mikrosync.tenants.service import find_tenant_by_slug
+from mikrosync.usecases.onboarding import import_csv_file
 
 out = Console(highlight=False)
 ROUTER_HELP = "Router name or id."
@@ -98,12 +98,11 @@ def import_csv_command(
         target = await _target(runtime, tenant, router)
         try:
             with _progress() as bar:
-                result = await import_csv(
-                    runtime.sessionmaker,
+                result = await import_csv_file(
+                    runtime,
                     tenant_id=target.tenant_id,
                     router_id=target.id,
                     text=text,
-                    vault=runtime.vault,
                     actor="cli:import-csv",
                     dry_run=dry_run,
                     progress=bar.update,
@@ -111,9 +110,7 @@ def import_csv_command(
         except CsvFileError as exc:
             raise fail(f"{file}: {exc}") from None
         except ImportInterrupted as exc:
-            await runtime.hint(exc.created)
             raise fail(str(exc), code=1) from None
-        await runtime.hint(result.created)
         return result
 
     result = run(with_runtime(settings_or_exit(), work))
@@ -144,9 +141,8 @@ def import_router_command(
 
     async def work(runtime: Runtime) -> tuple[AdoptionPlan, AdoptionResult | None]:
         target = await _target(runtime, tenant, router)
-        deps_context = standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings)
         try:
-            async with deps_context as deps:
+            async with runtime.private_routers() as deps:
                 with _progress() as bar:
                     plan = await preview(
                         deps, tenant_id=target.tenant_id, router=target, progress=bar.update

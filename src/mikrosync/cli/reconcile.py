@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import typer
@@ -25,17 +25,18 @@ from rich.table import Table
 from mikrosync.cli.common import err_console, fail, run, settings_or_exit, with_runtime
 from mikrosync.errors import NotFound
 from mikrosync.jobs.names import RECONCILE_ROUTER
-from mikrosync.routers.models import ReconcileRun
 from mikrosync.routers.service import find_router
 from mikrosync.runtime import Runtime
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from mikrosync.sync.deps import SyncDeps
 from mikrosync.sync.drift import DriftKind
 from mikrosync.sync.errors import SyncError
 from mikrosync.sync.observed import Progress as ProgressCallback
-from mikrosync.sync.reconcile import ReconcileOutcome, RunStatus, reconcile_router, standalone_deps
+from mikrosync.sync.reconcile import ReconcileOutcome
+from mikrosync.sync.reconcile_runs.models import ReconcileRun, RunStatus
 from mikrosync.tenants.service import find_tenant_by_slug
 from mikrosync.tenants.settings_service import effective_policy
+from mikrosync.usecases.reconcile import reconcile_now
 
 # Items listed per kind; the stored run keeps up to 500 (GET .../reconcile-runs/{id}).
 SHOWN_ITEMS = 10
@@ -74,10 +75,18 @@ def reconcile(
             except NotFound as exc:
                 raise fail(f"{exc} in tenant {tenant!r}") from None
             policy = effective_policy(found_tenant.reconcile_policy).model_dump()
-        async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
-            with _reading_progress() as progress:
-                outcome = await reconcile_router(deps, found.id, dry_run=dry_run, progress=progress)
-            converged, failures = await _converge(deps, outcome.fix_subscriber_ids)
+        fixed: list[tuple[int, list[str]]] = []
+        with ExitStack() as reading:
+            progress = reading.enter_context(_reading_progress())
+
+            async def fix(context: SyncContext, ids: Sequence[int]) -> None:
+                reading.close()  # the read is over: its bars go before the converge's own
+                fixed.append(await _converge(context, ids))
+
+            outcome = await reconcile_now(
+                runtime, found.id, dry_run=dry_run, progress=progress, fix=fix
+            )
+        converged, failures = fixed[0]
         async with runtime.sessionmaker() as session:
             run_row = await session.get(ReconcileRun, outcome.run_id)
         assert run_row is not None
@@ -111,7 +120,7 @@ def _reading_progress() -> Iterator[ProgressCallback]:
         yield update
 
 
-async def _converge(deps: SyncDeps, ids: Sequence[int]) -> tuple[int, list[str]]:
+async def _converge(deps: SyncContext, ids: Sequence[int]) -> tuple[int, list[str]]:
     """Converge the recorded fixes here, a few at a time (the router's session budget)."""
     if not ids:
         return 0, []

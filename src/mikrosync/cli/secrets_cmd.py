@@ -6,14 +6,14 @@ import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
 from mikrosync.runtime import Runtime
-from mikrosync.security.rotation import rotate_secrets
+from mikrosync.usecases.secrets import rotate_secrets
 
 
 def rotate() -> None:
     """Re-encrypt router and subscriber passwords with MIKROSYNC_SECRET_KEY.
 
     Set the new key in MIKROSYNC_SECRET_KEY and the old one in MIKROSYNC_PREVIOUS_SECRET_KEYS,
-    run this once, then drop the old key. API tokens and web sessions signed with the old key
+    run this once, then drop the old key. API tokens and web logins signed with the old key
     end: staff log in again.
     """
 

@@ -8,10 +8,10 @@ import signal
 import typer
 
 from mikrosync.cli.common import run, settings_or_exit, with_runtime
+from mikrosync.jobs.process import run_worker
 from mikrosync.logs import setup_logging
 from mikrosync.runtime import Runtime
 from mikrosync.settings import redacted
-from mikrosync.worker import run_worker
 
 
 def worker(
@@ -30,7 +30,7 @@ def worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         typer.echo(f"mikrosync worker: {slots} slots on {redacted(runtime.redis_url)}", err=True)
-        await run_worker(runtime, concurrency=slots, stop=stop)
+        await run_worker(runtime, runtime.queue, concurrency=slots, stop=stop)
         typer.echo("mikrosync worker: stopped", err=True)
 
     run(with_runtime(settings, work))

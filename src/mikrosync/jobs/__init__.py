@@ -6,10 +6,11 @@ CLI; `resolve_redis_url` finds Redis (configured, or the embedded server of the 
 
 from __future__ import annotations
 
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.embedded import EmbeddedRedis, embedded_redis
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
-from mikrosync.jobs.redis import redis_connection, resolve_redis_url
+from mikrosync.jobs.redis import resolve_redis_url
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.jobs.worker import Handler, JobInfo, SyncWorker
 

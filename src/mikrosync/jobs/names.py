@@ -42,6 +42,11 @@ def subscriber_dedup_id(subscriber_id: int) -> str:
     return f"subscriber-{subscriber_id}"
 
 
+def router_dedup_id(router_id: int) -> str:
+    """The deduplication id of the jobs that carry many subscribers of one router."""
+    return f"router-{router_id}"
+
+
 def expiry_job_id(tenant_id: int, epoch: int) -> str:
     """One delayed expiry job per tenant and instant: subscribers expiring together are handled
     by one run, and pushing the same instant again is a no-op."""

@@ -9,19 +9,50 @@ re-pushes pending rows).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import zip_longest
 from typing import Any
 
 import redis.exceptions
 from bullmq import Queue
 
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.errors import QueueUnavailable
-from mikrosync.jobs.names import SUBSCRIBER_JOBS, SYNC_QUEUE
+from mikrosync.jobs.names import SUBSCRIBER_JOBS, SYNC_QUEUE, router_dedup_id
 from mikrosync.jobs.options import DEFAULT_ATTEMPTS, job_options, subscriber_job_options
-from mikrosync.jobs.redis import redis_connection
 from mikrosync.jobs.schedules import Schedule
 
 PUSH_TIMEOUT_S = 2.0
+ROUTER_JOB_FROM = 4
+"""From this many subscribers of one router in one push, one job carries them (see
+`push_subscribers`); fewer keep a job each (a lone change's fast path)."""
+ROUTER_JOB_IDS = 1000
+"""Ids a router job lists (for BullMQ's tools and the timeline); its run drains the router's
+owed rows whatever the list holds."""
+
+
+def group_by_router(
+    jobs: Sequence[tuple[str, int]], routers: Mapping[int, int]
+) -> tuple[list[tuple[str, int]], list[tuple[str, int, list[int]]]]:
+    """Split `jobs` into those that keep a job each and one (name, router, ids) per router
+    with `ROUTER_JOB_FROM` or more of them. Subscriber jobs come out interleaved across
+    routers, so the first jobs a worker takes are different routers'."""
+    per_router: dict[int | None, list[tuple[str, int]]] = {}
+    for name, subscriber_id in jobs:
+        per_router.setdefault(routers.get(subscriber_id), []).append((name, subscriber_id))
+    single: list[list[tuple[str, int]]] = []
+    grouped: list[tuple[str, int, list[int]]] = []
+    for router_id, items in per_router.items():
+        if router_id is None or len(items) < ROUTER_JOB_FROM:
+            single.append(items)
+            continue
+        name = Counter(name for name, _ in items).most_common(1)[0][0]
+        grouped.append((name, router_id, [subscriber_id for _, subscriber_id in items]))
+    interleaved = [job for layer in zip_longest(*single) for job in layer if job is not None]
+    return interleaved, grouped
+
+
 COUNT_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
 
 
@@ -60,15 +91,28 @@ class JobQueue:
         return _job_id(job)
 
     async def push_subscribers(
-        self, jobs: Sequence[tuple[str, int]], *, priority: int | None = None, chunk: int = 500
+        self,
+        jobs: Sequence[tuple[str, int]],
+        *,
+        routers: Mapping[int, int] | None = None,
+        priority: int | None = None,
+        chunk: int = 500,
     ) -> int:
         """Push many subscriber jobs in `chunk`-sized atomic batches; returns how many were sent.
 
         One MULTI per chunk keeps a big re-push (router back online, sweeper) from holding
         Redis for long. Deduplication applies per item, as in `push_subscriber`.
+
+        `routers` (subscriber id -> router id): where `ROUTER_JOB_FROM` or more of the jobs are
+        one router's, one job carries them all, under the seed name most of them have and with
+        their ids in its data; the worker drains that router's owed rows in one run
+        (`sync/batch.py`). Such jobs are deduplicated per router (one active, one waiting).
         """
         for name, _ in jobs:
             _check_subscriber_job(name)
+        jobs, router_jobs = group_by_router(jobs, routers or {})
+        if router_jobs:
+            await self._call("addBulk", [self._router_job(*job) for job in router_jobs])
         for start in range(0, len(jobs), chunk):
             batch = [
                 {
@@ -82,6 +126,17 @@ class JobQueue:
             ]
             await self._call("addBulk", batch)
         return len(jobs)
+
+    def _router_job(self, name: str, router_id: int, ids: Sequence[int]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "data": {"router_id": router_id, "subscriber_ids": list(ids[:ROUTER_JOB_IDS])},
+            "opts": job_options(
+                attempts=self.attempts,
+                dedup_id=router_dedup_id(router_id),
+                keep_last_if_active=True,
+            ),
+        }
 
     async def push(
         self,

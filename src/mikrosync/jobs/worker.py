@@ -25,10 +25,10 @@ import redis.asyncio
 import redis.exceptions
 from bullmq import UnrecoverableError, Worker
 
+from mikrosync.db.redis import redis_connection
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.jobs.options import DEFAULT_ATTEMPTS, KEEP_COMPLETED, KEEP_FAILED, capped_backoff
-from mikrosync.jobs.redis import redis_connection
 from mikrosync.jobs.schedules import Schedule
 from mikrosync.sync.errors import PermanentError
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from mikrosync.http.fields import RequestModel
 from mikrosync.packages.models import Service
-from mikrosync.request_schema import RequestModel
-from mikrosync.validators import optional, profile_name, rate_limit
+from mikrosync.routeros.value_rules import optional, profile_name, rate_limit
 
 DEFAULT_DURATION_DAYS = 30
 MINUTES_PER_DAY = 24 * 60

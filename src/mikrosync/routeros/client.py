@@ -25,13 +25,14 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from mikrosync.routeros.connection import Connection
 from mikrosync.routeros.errors import ForeignObject, PermanentTrap
 from mikrosync.routeros.pool import RouterPool
 from mikrosync.routeros.resources import (
     ACTIVE_NAME_FIELD,
     ACTIVE_PATHS,
     ActiveKind,
-    ActiveSession,
+    LiveSession,
     R,
     Record,
     SystemResource,
@@ -41,7 +42,6 @@ from mikrosync.routeros.resources import (
     from_row,
     same_value,
 )
-from mikrosync.routeros.session import Session
 from mikrosync.routeros.tags import OwnerTag, prefix_query, tag_prefix
 
 Action = Literal["created", "updated", "unchanged", "removed", "absent"]
@@ -117,17 +117,17 @@ class RouterClient:
         """Every mikrosync-owned object of a kind (of one tenant), in ONE streamed print.
 
         Rows are parsed as they arrive, so memory stays flat for 50,000 secrets. The loop
-        holds one pool session: with ``max_sessions=1`` do not call other operations inside
+        holds one pool connection: with ``max_sessions=1`` do not call other operations inside
         it. Stopping early is allowed (wrap in ``contextlib.aclosing`` so it happens at once);
-        the half-read session is then discarded rather than reused.
+        the half-read connection is then discarded rather than reused.
         """
         words = (
             f"=.proplist={kind.proplist()}",
             *kind.scope_words(),
             *prefix_query("comment", tag_prefix(tenant_id)),
         )
-        async with self.pool.session() as session:
-            async for row in session.stream(f"{kind.PATH}/print", *words):
+        async with self.pool.connection() as connection:
+            async for row in connection.stream(f"{kind.PATH}/print", *words):
                 record = from_row(kind, row)
                 if record.owner is not None:
                     yield record
@@ -151,16 +151,16 @@ class RouterClient:
         try:
             result = await self.pool.run(lambda s: self._ensure(s, desired, take_over, add_first))
         except BaseException:
-            self.pool.known.pop(key, None)
+            self.pool.remembered_objects.pop(key, None)
             raise
-        if key in self.pool.known:
+        if key in self.pool.remembered_objects:
             self._remember(desired)
         return result
 
     async def ensure_known(self, desired: R) -> WriteResult:
         """``ensure``, skipped (no command) if this process made or saw exactly this object on
         this router within ``KNOWN_FOR_S``; remembered when it succeeds."""
-        remembered = self.pool.known.get((desired.PATH, desired.key))
+        remembered = self.pool.remembered_objects.get((desired.PATH, desired.key))
         if remembered is not None:
             fields, until = remembered
             if fields == _fingerprint(desired) and until > time.monotonic():
@@ -171,7 +171,7 @@ class RouterClient:
 
     def knows(self, desired: Record) -> bool:
         """Would ``ensure_known(desired)`` skip the router?"""
-        remembered = self.pool.known.get((desired.PATH, desired.key))
+        remembered = self.pool.remembered_objects.get((desired.PATH, desired.key))
         return (
             remembered is not None
             and remembered[0] == _fingerprint(desired)
@@ -180,10 +180,10 @@ class RouterClient:
 
     def forget(self, desired: Record) -> None:
         """Drop the memory of an object, so the next ``ensure_known`` looks at the router."""
-        self.pool.known.pop((desired.PATH, desired.key), None)
+        self.pool.remembered_objects.pop((desired.PATH, desired.key), None)
 
     def _remember(self, desired: Record) -> None:
-        self.pool.known[(desired.PATH, desired.key)] = (
+        self.pool.remembered_objects[(desired.PATH, desired.key)] = (
             _fingerprint(desired),
             time.monotonic() + KNOWN_FOR_S,
         )
@@ -197,16 +197,16 @@ class RouterClient:
     async def remove(self, kind: type[R], target: Target, *, force: bool = False) -> WriteResult:
         """Remove the object(s); a target that is already gone is a no-op (``absent``)."""
 
-        async def operation(session: Session) -> WriteResult:
-            found = await self._resolve(session, kind, target, force)
-            return await self._write_ids(session, kind, "remove", found)
+        async def operation(connection: Connection) -> WriteResult:
+            found = await self._resolve(connection, kind, target, force)
+            return await self._write_ids(connection, kind, "remove", found)
 
         return await self.pool.run(operation)
 
     # -- live sessions ---------------------------------------------------------------------
 
-    async def list_active(self, kind: ActiveKind, name: str | None = None) -> list[ActiveSession]:
-        """Online sessions (of one user, if ``name`` is given)."""
+    async def list_active(self, kind: ActiveKind, name: str | None = None) -> list[LiveSession]:
+        """Live sessions (of one user, if ``name`` is given)."""
         words = () if name is None else (f"?={ACTIVE_NAME_FIELD[kind]}={name}",)
         rows = await self.pool.run(lambda s: s.run(f"{ACTIVE_PATHS[kind]}/print", *words))
         return [active_from_row(kind, row) for row in rows]
@@ -215,12 +215,12 @@ class RouterClient:
         """End every live session of ``name``; ``absent`` if none was online."""
         path = ACTIVE_PATHS[kind]
 
-        async def operation(session: Session) -> WriteResult:
-            rows = await session.run(f"{path}/print", f"?={ACTIVE_NAME_FIELD[kind]}={name}")
+        async def operation(connection: Connection) -> WriteResult:
+            rows = await connection.run(f"{path}/print", f"?={ACTIVE_NAME_FIELD[kind]}={name}")
             ids = tuple(row[".id"] for row in rows if ".id" in row)
             if not ids:
                 return WriteResult("absent")
-            return await self._write(session, f"{path}/remove", "removed", ids)
+            return await self._write(connection, f"{path}/remove", "removed", ids)
 
         return await self.pool.run(operation)
 
@@ -231,36 +231,38 @@ class RouterClient:
         return (*kind.scope_words(), f"?=comment={owner.render()}")
 
     @staticmethod
-    async def _select(session: Session, kind: type[R], query: Sequence[str]) -> list[R]:
-        rows = await session.run(f"{kind.PATH}/print", f"=.proplist={kind.proplist()}", *query)
+    async def _select(connection: Connection, kind: type[R], query: Sequence[str]) -> list[R]:
+        rows = await connection.run(f"{kind.PATH}/print", f"=.proplist={kind.proplist()}", *query)
         return [from_row(kind, row) for row in rows]
 
     async def _resolve(
-        self, session: Session, kind: type[R], target: Target, force: bool
+        self, connection: Connection, kind: type[R], target: Target, force: bool
     ) -> list[R]:
         if isinstance(target, OwnerTag):
-            return await self._select(session, kind, self._owner_words(kind, target))
-        found = await self._select(session, kind, kind.key_words(target))
+            return await self._select(connection, kind, self._owner_words(kind, target))
+        found = await self._select(connection, kind, kind.key_words(target))
         for record in found:
             _check_owner(record, None, force)
         return found
 
     async def _ensure(
-        self, session: Session, desired: R, take_over: bool, add_first: bool
+        self, connection: Connection, desired: R, take_over: bool, add_first: bool
     ) -> WriteResult:
         kind = type(desired)
-        found = [] if add_first else await self._select(session, kind, kind.key_words(desired.key))
+        found = (
+            [] if add_first else await self._select(connection, kind, kind.key_words(desired.key))
+        )
         if not found:
             fields = desired.write_fields()
             try:
-                new_id = await self._command(session, f"{kind.PATH}/add", _words(fields))
+                new_id = await self._command(connection, f"{kind.PATH}/add", _words(fields))
                 return WriteResult("created", (new_id,), (f"{kind.PATH}/add",), tuple(fields))
             except PermanentTrap as trap:
                 # A concurrent writer, or our own earlier add whose reply was lost, created
                 # it between our print and add: adopt it through the update path below.
                 if "already" not in trap.message:
                     raise
-                found = await self._select(session, kind, kind.key_words(desired.key))
+                found = await self._select(connection, kind, kind.key_words(desired.key))
                 if not found:
                     raise
         existing = found[0]
@@ -273,7 +275,7 @@ class RouterClient:
             return WriteResult("unchanged", (existing.item_id,))
         _check_owner(existing, desired.owner, take_over)
         await self._command(
-            session, f"{kind.PATH}/set", [f"=.id={existing.item_id}", *_words(changes)]
+            connection, f"{kind.PATH}/set", [f"=.id={existing.item_id}", *_words(changes)]
         )
         return WriteResult("updated", (existing.item_id,), (f"{kind.PATH}/set",), tuple(changes))
 
@@ -282,38 +284,38 @@ class RouterClient:
     ) -> WriteResult:
         verb = "disable" if disabled else "enable"
 
-        async def operation(session: Session) -> WriteResult:
-            found = await self._resolve(session, kind, target, force)
+        async def operation(connection: Connection) -> WriteResult:
+            found = await self._resolve(connection, kind, target, force)
             pending = [r for r in found if getattr(r, "disabled", None) is not disabled]
             if found and not pending:
                 return WriteResult("unchanged", tuple(r.item_id for r in found))
-            return await self._write_ids(session, kind, verb, pending)
+            return await self._write_ids(connection, kind, verb, pending)
 
         return await self.pool.run(operation)
 
     async def _write_ids(
-        self, session: Session, kind: type[R], verb: str, records: Sequence[R]
+        self, connection: Connection, kind: type[R], verb: str, records: Sequence[R]
     ) -> WriteResult:
         if not records:
             return WriteResult("absent")
         action: Action = "removed" if verb == "remove" else "updated"
         return await self._write(
-            session, f"{kind.PATH}/{verb}", action, [r.item_id for r in records]
+            connection, f"{kind.PATH}/{verb}", action, [r.item_id for r in records]
         )
 
     async def _write(
-        self, session: Session, command: str, action: Action, ids: Sequence[str]
+        self, connection: Connection, command: str, action: Action, ids: Sequence[str]
     ) -> WriteResult:
         try:
-            await self._command(session, command, [f"=.id={','.join(ids)}"])
+            await self._command(connection, command, [f"=.id={','.join(ids)}"])
         except PermanentTrap as trap:
             # Gone between our print and the write (kicked, removed by hand): nothing to do.
             if action != "removed" or "no such item" not in trap.message:
                 raise
         return WriteResult(action, tuple(ids), (command,))
 
-    async def _command(self, session: Session, command: str, words: Sequence[str]) -> str:
+    async def _command(self, connection: Connection, command: str, words: Sequence[str]) -> str:
         """Run one write command, log it, and return ``ret`` (the new id of an ``add``)."""
         self.write_log.append(command)
-        await session.run(command, *words)
-        return session.last_done.get("ret", "")
+        await connection.run(command, *words)
+        return connection.last_done.get("ret", "")

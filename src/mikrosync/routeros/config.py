@@ -34,7 +34,7 @@ class RouterConfig:
     command_timeout: float = 30.0
     """Seconds for one command's whole reply, and between two reply sentences of a stream."""
     max_sessions: int = 4
-    """Sessions this process keeps at most towards the router (RouterOS allows 20 by default)."""
+    """Connections this process keeps at most towards the router (RouterOS allows 20 by default)."""
     encoding: str = "utf-8"
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ exception chained as ``__cause__``:
   will not heal), the credentials are wrong, or the TLS identity does not match; a human must act.
 
 The router's own words are kept verbatim in ``message`` so the UI can show them.
-This module never imports librouteros: translation lives in ``session.py``.
+This module never imports librouteros: translation lives in ``connection.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ConnectError(TransientRouterError):
 
 
 class RouterTimeout(TransientRouterError):
-    """No answer within the connect or command timeout; the session was discarded."""
+    """No answer within the connect or command timeout; the connection was discarded."""
 
 
 class SessionLimit(TransientRouterError):
@@ -49,7 +49,7 @@ class SessionLimit(TransientRouterError):
 
 
 class FatalError(TransientRouterError):
-    """The router sent ``!fatal`` (it is closing the session); the text is the router's."""
+    """The router sent ``!fatal`` (it is closing the connection); the text is the router's."""
 
 
 class ConnectionLost(TransientRouterError):
@@ -57,7 +57,7 @@ class ConnectionLost(TransientRouterError):
 
 
 class ProtocolViolation(TransientRouterError):
-    """The reply could not be decoded; the session is out of step and was discarded."""
+    """The reply could not be decoded; the connection is out of step and was discarded."""
 
 
 class RouterTrap(RouterOSError):

@@ -1,4 +1,4 @@
-"""One pool per router for the whole process, so concurrent jobs share sessions.
+"""One pool per router for the whole process, so concurrent jobs share connections.
 
 Keyed by ``RouterConfig.endpoint`` (host, port, API user). When the rest of a router's
 configuration changes (new password, TLS pin, timeouts), the old pool is retired: it takes no
@@ -37,7 +37,7 @@ class PoolRegistry:
         return len(self._pools)
 
     async def close(self) -> None:
-        """Close every pool's idle sessions; the registry can be used again afterwards."""
+        """Close every pool's idle connections; the registry can be used again afterwards."""
         pools = [*self._pools.values(), *self._retired]
         self._pools.clear()
         self._retired.clear()

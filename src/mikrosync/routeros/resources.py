@@ -1,6 +1,6 @@
 """Typed records of the router objects mikrosync reads and writes.
 
-Raw replies are ``dict[str, str]`` (the session never lets librouteros cast values) and are
+Raw replies are ``dict[str, str]`` (the connection never lets librouteros cast values) and are
 turned into frozen dataclasses here, in one place: ``from_row``. Writes go the other way
 through ``Record.write_fields``.
 
@@ -237,7 +237,7 @@ MANAGED_KINDS: tuple[type[Record], ...] = (
 
 
 @dataclass(frozen=True)
-class ActiveSession:
+class LiveSession:
     """A live login from ``/ppp/active`` or ``/ip/hotspot/active`` (read-only)."""
 
     kind: ActiveKind
@@ -252,10 +252,10 @@ ACTIVE_PATHS: dict[ActiveKind, str] = {"ppp": "/ppp/active", "hotspot": "/ip/hot
 ACTIVE_NAME_FIELD: dict[ActiveKind, str] = {"ppp": "name", "hotspot": "user"}
 
 
-def active_from_row(kind: ActiveKind, row: Mapping[str, str]) -> ActiveSession:
+def active_from_row(kind: ActiveKind, row: Mapping[str, str]) -> LiveSession:
     """PPP rows name the user ``name`` and the peer ``caller-id``; hotspot rows use
     ``user`` and ``mac-address``. One record type hides that."""
-    return ActiveSession(
+    return LiveSession(
         kind=kind,
         id=row.get(".id", ""),
         name=row.get(ACTIVE_NAME_FIELD[kind], ""),

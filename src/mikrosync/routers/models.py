@@ -1,11 +1,11 @@
-"""Router and ReconcileRun tables."""
+"""The Router table."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mikrosync.db.base import Base, TenantOwnedMixin, TimestampMixin, UTCDateTime
@@ -35,18 +35,15 @@ class Router(TenantOwnedMixin, TimestampMixin, Base):
     last_drift_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
 
 
-class ReconcileRun(TenantOwnedMixin, Base):
-    __tablename__ = "reconcile_runs"
+class RouterOutage(TenantOwnedMixin, Base):
+    __tablename__ = "router_outages"
+    __table_args__ = (Index("ix_router_outages_router_started", "router_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     router_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("routers.id", ondelete="CASCADE"), index=True, nullable=False
+        Integer, ForeignKey("routers.id", ondelete="CASCADE"), nullable=False
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="running")
+    # NULL while the router is still down.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
-    items: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
-    actions: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)

@@ -11,26 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, Text, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from mikrosync.clock import now
-from mikrosync.db.base import Base, TenantOwnedMixin, UTCDateTime
+from mikrosync.routers.models import RouterOutage
 
-
-class RouterOutage(TenantOwnedMixin, Base):
-    __tablename__ = "router_outages"
-    __table_args__ = (Index("ix_router_outages_router_started", "router_id", "started_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    router_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("routers.id", ondelete="CASCADE"), nullable=False
-    )
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    # NULL while the router is still down.
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+__all__ = ["RouterOutage", "close_outage", "flaps_since", "open_outage", "open_since"]
 
 
 async def open_outage(session: AsyncSession, *, tenant_id: int, router_id: int, error: str) -> None:

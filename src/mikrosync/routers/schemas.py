@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mikrosync.request_schema import RequestModel
+from mikrosync.http.fields import RequestModel
 from mikrosync.routeros.tls import normalise_fingerprint
-from mikrosync.validators import hostname, optional, routeros_name, routeros_secret
+from mikrosync.routeros.value_rules import hostname, optional, routeros_name, routeros_secret
 
 ONE_TRUST_MODE = (
     "choose either tls_fingerprint (pin the certificate) or "

@@ -1,17 +1,17 @@
-"""Router operations. The API password is encrypted before it reaches the session."""
+"""Router operations. The API password is encrypted before it reaches the session. Deleting a
+router depends on its subscribers, so it lives in `mikrosync.usecases.routers`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import ONE_TRUST_MODE, RouterCreate, RouterUpdate, both_trust_modes
 from mikrosync.security.vault import Vault
-from mikrosync.subscribers.models import Subscriber
 
 
 async def get_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> Router:
@@ -90,16 +90,3 @@ def _check_one_trust_mode(router: Router, data: RouterUpdate) -> None:
     if both_trust_modes(fingerprint, insecure):
         field = "tls_insecure" if "tls_insecure" in given else "tls_fingerprint"
         raise InvalidInput(field, ONE_TRUST_MODE)
-
-
-async def delete_router(session: AsyncSession, *, tenant_id: int, router_id: int) -> None:
-    router = await get_router(session, tenant_id=tenant_id, router_id=router_id)
-    count_query = select(func.count()).where(Subscriber.router_id == router.id)
-    subscribers = (await session.execute(count_query)).scalar_one()
-    if subscribers:
-        raise Conflict(
-            f"router {router.name!r} still has {subscribers} subscriber(s); delete or move "
-            "them first"
-        )
-    await session.delete(router)
-    await session.commit()

@@ -4,7 +4,7 @@ A word is a length prefix plus that many bytes; a sentence is words ended by an 
 This module is written from the spec, not borrowed from librouteros, so that a bug in one
 cannot hide the same bug in the other: golden-byte tests pin both directions.
 
-Callers: `session.py` reads requests with `read_sentence` and writes replies with
+Callers: `connection.py` reads requests with `read_sentence` and writes replies with
 `encode_sentence`. Nothing here knows about commands or replies.
 """
 
@@ -27,7 +27,7 @@ MAX_ENCODABLE = 0x0FFFFFFF
 
 
 class ControlByteError(ValueError):
-    """The first length byte was a reserved control byte (>= 0xF8); the session must end."""
+    """The first length byte was a reserved control byte (>= 0xF8); the connection must end."""
 
 
 def encode_length(length: int) -> bytes:

@@ -1,9 +1,9 @@
 """Command execution: maps `/menu/verb` to table operations and fills the reply.
 
-Called by `session.py` for every logged-in command that no fault intercepted. Implements
+Called by `connection.py` for every logged-in command that no fault intercepted. Implements
 `print`/`getall` (with `.proplist`, `count-only`, `from` and queries), `add`, `set`, `remove`,
 `enable`, `disable`, `unset`, `comment`, `move`, plus `/quit` and `/cancel`. Errors are raised
-as `TrapError`/`Fatal` and rendered by the session.
+as `TrapError`/`Fatal` and rendered by the connection.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ VERBS: dict[str, Handler] = {
 
 
 def execute(store: Store, request: Request, reply: Reply) -> None:
-    """Run one logged-in command; raises `TrapError` or `Fatal` for the session to render."""
+    """Run one logged-in command; raises `TrapError` or `Fatal` for the connection to render."""
     if request.command == "/quit":
         raise Fatal("session terminated on request")
     if request.command == "/cancel":

@@ -21,10 +21,12 @@ class SimConfig:
     password: str = ""
     identity: str = "MikroTik"
     latency_ms: float = 0.0
-    """The network round trip: added before every reply (login included), and once more
-    before a new connection's first reply (the TCP handshake)."""
+    """The network round trip: a reply (login included) arrives RTT plus its queued service
+    time after its command was sent, so commands pipelined on one connection share one RTT; a
+    new connection's first reply comes one RTT later still (the TCP handshake)."""
     service_ms: float = 0.0
-    """Time each command holds the router's single CPU lock (commands queue behind it)."""
+    """CPU time of each command on the router's single CPU (commands of all connections
+    queue for it)."""
     max_sessions: int = 20
     version: str = "7.18.2"
     legacy_login: bool = False

@@ -1,6 +1,6 @@
 """Router-side errors and the exact texts RouterOS answers with (ROUTEROS_API.md §7).
 
-Table and command code raise these; `session.py` turns them into `!trap`/`!fatal` sentences.
+Table and command code raise these; `connection.py` turns them into `!trap`/`!fatal` sentences.
 Every message of §7 lives here, once, so a doubtful text or category is a one-line change.
 Category choices for the [?] rows of §7 are recorded in docs/routeros-simulator.md.
 """
@@ -44,7 +44,7 @@ class TrapError(Exception):
 
 
 class Fatal(Exception):
-    """The session must end: reply `!fatal <message>` and close the connection."""
+    """The connection must end: reply `!fatal <message>` and close the connection."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

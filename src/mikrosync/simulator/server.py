@@ -1,19 +1,20 @@
-"""`SimRouter`: one simulated router — listeners, sessions, knobs and the test-facing API.
+"""`SimRouter`: one simulated router — listeners, connections, knobs and the test-facing API.
 
-Owns the listening sockets (plain and optional TLS), the live sessions, the router's single
-"CPU" lock, the armed faults and the background dialer. Tests and the CLI drive it through
-the methods below; `session.py` does the per-connection work.
+Owns the listening sockets (plain and optional TLS), the open connections, the router's single
+"CPU", the armed faults and the background dialer. Tests and the CLI drive it through
+the methods below; `connection.py` does the per-connection work.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from mikrosync.simulator.config import SimConfig
+from mikrosync.simulator.connection import Connection, Cpu
 from mikrosync.simulator.faults import Fault, FaultKind, Faults
 from mikrosync.simulator.live import KINDS, Live
-from mikrosync.simulator.session import Session
 from mikrosync.simulator.state import dump_state, load_state, seed_secrets
 from mikrosync.simulator.store import Store
 from mikrosync.simulator.tables import Row
@@ -31,16 +32,17 @@ class SimRouter:
         self.store = Store(self.config.version, self.config.identity)
         self.live = Live(self.store, seed=self.config.seed)
         self.faults = Faults()
-        self.cpu = asyncio.Lock()
+        self.cpu = Cpu()
         self.command_log: list[str] = []
         self.host = "127.0.0.1"
         self.port = 0
         self.tls_port: int | None = None
         self.certificate: ServerCertificate | None = None
         self._servers: list[asyncio.Server] = []
-        self._sessions: set[Session] = set()
+        self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dialer: asyncio.Task[None] | None = None
+        self._deaths: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -71,18 +73,18 @@ class SimRouter:
             self.tls_port = tls.sockets[0].getsockname()[1]
 
     async def go_down(self) -> None:
-        """Stop listening (connections are refused) and cut every open session."""
+        """Stop listening (connections are refused) and cut every open connection."""
         servers, self._servers = self._servers, []
         for server in servers:
             server.close()
-        for session in list(self._sessions):
-            session.abort()
+        for connection in list(self._connections):
+            connection.abort()
         await self._drain_tasks()
         for server in servers:
             await server.wait_closed()
 
     async def stop(self) -> None:
-        """Shut everything down: listeners, sessions, dialer."""
+        """Shut everything down: listeners, connections, dialer."""
         self.set_dial_rate(0.0)
         await self.go_down()
 
@@ -93,45 +95,48 @@ class SimRouter:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(self, reader, writer)
-        if len(self._sessions) >= self.config.max_sessions:
-            await session.close()  # accept, then close: what a full router does (§9)
+        connection = Connection(self, reader, writer)
+        if len(self._connections) >= self.config.max_sessions:
+            await connection.close()  # accept, then close: what a full router does (§9)
             return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        self._sessions.add(session)
+        self._connections.add(connection)
         try:
             if self.config.latency_ms:
                 # The TCP handshake's round trip: the client's first reply (its login) comes
                 # one RTT later than on an open connection, as on a network.
                 await asyncio.sleep(self.config.latency_ms / 1000)
-            await session.run()
+            await connection.run()
         except asyncio.CancelledError:
             # Swallowed on purpose: asyncio's stream callback calls task.exception() on this
             # task, which would raise for a cancelled one (and log a spurious traceback).
-            await session.close()
+            await connection.close()
         finally:
-            self._sessions.discard(session)
+            self._connections.discard(connection)
             self._tasks.discard(task)
 
     @property
     def session_count(self) -> int:
-        """Connections currently open (logged in or not)."""
-        return len(self._sessions)
+        """API sessions open on the router, i.e. its connections, logged in or not (what
+        `max_sessions`, RouterOS's own session limit, counts)."""
+        return len(self._connections)
 
     # -- knobs --------------------------------------------------------------------------------
 
     def set_latency(self, ms: float) -> None:
-        """Round-trip time: delays every reply, and a new connection's first one once more."""
+        """Round-trip time: a reply arrives RTT (plus queued service) after its command was sent;
+        commands pipelined on one connection share it. A new connection's first reply comes one
+        RTT later (the TCP handshake). Applies to commands read from now on."""
         self.config.latency_ms = ms
 
     def set_service_time(self, ms: float) -> None:
-        """Time each command holds the router's CPU; commands of all sessions queue for it."""
+        """CPU time of each command; the commands of all connections queue for the one CPU."""
         self.config.service_ms = ms
 
     def set_max_sessions(self, n: int) -> None:
-        """Sessions beyond `n` are accepted and closed at once."""
+        """API sessions (connections) beyond `n` are accepted and closed at once."""
         self.config.max_sessions = n
 
     def set_dial_rate(self, rate: float) -> None:
@@ -153,9 +158,13 @@ class SimRouter:
         """The next n commands run, then the connection closes after part of the reply."""
         self.faults.arm(Fault(FaultKind.DROP, n, path))
 
-    def ghost_next(self, n: int = 1, path: str | None = None) -> None:
-        """The next n commands run, then the connection closes before any reply byte."""
-        self.faults.arm(Fault(FaultKind.GHOST, n, path))
+    def ghost_next(self, n: int = 1, path: str | None = None, after: int = 0) -> None:
+        """The next n commands run, then the connection closes before any reply byte.
+
+        With `after=k`, k matching commands are answered first: the replies of commands k+1
+        to k+n of a burst are lost although the router applied them (a TCP connection that
+        loses data dies with it)."""
+        self.faults.arm(Fault(FaultKind.GHOST, n, path, after=after))
 
     def fatal_next(
         self, n: int = 1, message: str = "session terminated on request", path: str | None = None
@@ -169,9 +178,40 @@ class SimRouter:
         n: int = 1,
         message: str = "failure: simulated",
         category: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next n commands matching `path` (command or menu prefix) get this `!trap`."""
-        self.faults.arm(Fault(FaultKind.TRAP, n, path, message, category))
+        """The next n commands matching `path` (command or menu prefix) get this `!trap`;
+        with `after=k`, only once k matching commands ran (one row of a burst refused)."""
+        self.faults.arm(Fault(FaultKind.TRAP, n, path, message, category, after=after))
+
+    def die_after(self, k: int, down_s: float, path: str | None = None) -> None:
+        """A router dying mid-pipeline: k matching commands run; the next one is never
+        executed nor answered, every connection is cut (whatever they had in flight is lost),
+        connections are refused for `down_s` seconds, then the router is back up."""
+        self.faults.arm(Fault(FaultKind.STALL, 1, path, after=k, hook=lambda: self._die(down_s)))
+
+    def on_command(self, hook: Callable[[], None], after: int = 0, path: str | None = None) -> None:
+        """Call `hook` when the (after+1)-th matching command arrives, before it runs; the
+        command then runs and is answered as usual (a cue: a test kills its sender)."""
+        self.faults.arm(Fault(FaultKind.PASS, 1, path, after=after, hook=hook))
+
+    def _die(self, down_s: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._down_for(down_s))
+        self._deaths.add(task)
+        task.add_done_callback(self._deaths.discard)
+
+    async def _down_for(self, down_s: float) -> None:
+        await self.go_down()
+        # Tracked only now: going down cancels the tracked tasks, and this one must survive
+        # its own go_down; a stop() while it sleeps cancels it, so a stopped router stays down.
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await asyncio.sleep(down_s)
+            await self.come_up()
+        finally:
+            self._tasks.discard(task)
 
     def clear_faults(self) -> None:
         """Disarm every pending fault."""

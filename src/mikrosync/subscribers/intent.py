@@ -72,3 +72,8 @@ def job_for(subscriber: Subscriber) -> Operation:
 
 def needs_sync(subscriber: Subscriber) -> bool:
     return subscriber.desired_version > subscriber.synced_version
+
+
+def target_package_id(subscriber: Subscriber) -> int:
+    """The package the router should apply now: the one asked for, else the current one."""
+    return subscriber.pending_package_id or subscriber.package_id

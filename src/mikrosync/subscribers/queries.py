@@ -121,3 +121,16 @@ async def list_events(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def count_on_package(session: AsyncSession, package_id: int) -> int:
+    """Subscribers on the package, or asking for it (a pending package change)."""
+    query = select(func.count()).where(
+        or_(Subscriber.package_id == package_id, Subscriber.pending_package_id == package_id)
+    )
+    return (await session.execute(query)).scalar_one()
+
+
+async def count_on_router(session: AsyncSession, router_id: int) -> int:
+    query = select(func.count()).where(Subscriber.router_id == router_id)
+    return (await session.execute(query)).scalar_one()

@@ -6,19 +6,21 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from mikrosync.http.fields import Id, Page, RequestModel
 from mikrosync.packages.models import Service
-from mikrosync.request_schema import Id, Page, RequestModel
-from mikrosync.subscribers.models import SyncStatus
-from mikrosync.validators import (
+from mikrosync.routeros.value_rules import (
     email_address,
     ipv4_address,
     optional,
     routeros_name,
     routeros_secret,
 )
+from mikrosync.subscribers.models import SyncStatus
 
 
 class _SubscriberFields(RequestModel):
+    """The fields a new subscriber and a PATCH share, with their checks (written once)."""
+
     _username = field_validator("username", check_fields=False)(optional(routeros_name))
     _password = field_validator("password", check_fields=False)(optional(routeros_secret))
     _ips = field_validator("remote_address", "static_ip", check_fields=False)(
@@ -28,34 +30,36 @@ class _SubscriberFields(RequestModel):
         optional(email_address, blank_is_absent=True)
     )
 
+    password: str | None = None
+    remote_address: str | None = None
+    static_ip: str | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = None
+    address: str | None = Field(default=None, max_length=500)
+    expires_at: AwareDatetime | None = None
 
-class SubscriberCreate(_SubscriberFields):
+
+class _Placement(RequestModel):
+    """Where a new subscriber goes and who it is: set at creation, fixed afterwards."""
+
     router_id: Id
     package_id: Id
     service: Service
     username: str
-    password: str | None = None
-    remote_address: str | None = None
-    static_ip: str | None = None
-    full_name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
-    email: str | None = None
-    address: str | None = Field(default=None, max_length=500)
-    expires_at: AwareDatetime | None = None
 
 
-class SubscriberUpdate(_SubscriberFields):
-    """PATCH body: only the fields given change. `package_id` asks for a package change."""
-
+class _PackageChange(RequestModel):
     package_id: Id | None = None
-    password: str | None = None
-    remote_address: str | None = None
-    static_ip: str | None = None
-    full_name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
-    email: str | None = None
-    address: str | None = Field(default=None, max_length=500)
-    expires_at: AwareDatetime | None = None
+
+
+# Base order puts the placement (or the package change) first, as the API always listed them.
+class SubscriberCreate(_SubscriberFields, _Placement):
+    pass
+
+
+class SubscriberUpdate(_SubscriberFields, _PackageChange):
+    """PATCH body: only the fields given change. `package_id` asks for a package change."""
 
 
 class SubscriberRead(BaseModel):

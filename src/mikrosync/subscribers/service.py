@@ -17,15 +17,9 @@ from mikrosync.errors import Conflict, InvalidInput
 from mikrosync.packages.models import Package, Service
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
-from mikrosync.subscribers.intent import ensure_not_removing, record_intent
+from mikrosync.subscribers.intent import ensure_not_removing, record_intent, target_package_id
 from mikrosync.subscribers.locking import locked
-from mikrosync.subscribers.models import (
-    Operation,
-    Subscriber,
-    SuspendReason,
-    SyncEvent,
-    SyncStatus,
-)
+from mikrosync.subscribers.models import Operation, Subscriber, SuspendReason, SyncEvent, SyncStatus
 from mikrosync.subscribers.queries import get_subscriber
 from mikrosync.subscribers.schemas import SubscriberCreate, SubscriberUpdate
 
@@ -329,7 +323,7 @@ async def update_subscriber(
         )
     operation = _apply_router_fields(subscriber, changes, vault)
     new_package = changes.pop("package_id", None)
-    if new_package is not None and new_package != _target_package(subscriber):
+    if new_package is not None and new_package != target_package_id(subscriber):
         await _tenant_package(session, tenant_id, new_package, subscriber.service)
         subscriber.pending_package_id = (
             None if new_package == subscriber.package_id else (new_package)
@@ -357,10 +351,6 @@ async def _for_write(session: AsyncSession, tenant_id: int, subscriber_id: int) 
     return await get_subscriber(
         session, tenant_id=tenant_id, subscriber_id=subscriber_id, for_update=True
     )
-
-
-def _target_package(subscriber: Subscriber) -> int:
-    return subscriber.pending_package_id or subscriber.package_id
 
 
 def _apply_router_fields(

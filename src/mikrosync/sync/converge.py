@@ -4,6 +4,8 @@ Called by the worker for every user job (addUser, updateUserPackage, disconnectU
 job name is only the reason, shown in the timeline. Steps: claim the row (`syncing`), snapshot
 the desired state, read the router and apply the difference, then set `synced_version` with a
 compare-and-set, so a change that landed meanwhile leaves the row pending for the next run.
+Every write of the row goes through `state.py`, the one owner of the sync state machine (the
+per-router unit of work of `batch.py` uses the same statements for many rows at once).
 
 The lease (DESIGN §1.5, "two jobs never write the same subscriber's router objects at once"):
 the claim takes `sync_claim`/`sync_claimed_until` on the row with a conditional UPDATE (only if
@@ -29,17 +31,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
 from mikrosync.logs import add_log_context
-from mikrosync.packages.models import Package
 from mikrosync.routeros import (
     ConnectError,
     PermanentRouterError,
@@ -49,15 +49,12 @@ from mikrosync.routeros import (
 )
 from mikrosync.routers.models import Router
 from mikrosync.settings import Settings
-from mikrosync.subscribers.intent import REQUESTED
-from mikrosync.subscribers.models import Subscriber, SyncEvent, SyncStatus
-from mikrosync.sync import routers as router_state
+from mikrosync.sync import router_state, state
 from mikrosync.sync.apply import ApplyReport, apply_plan
-from mikrosync.sync.deps import SyncDeps
-from mikrosync.sync.desired import DesiredSubscriber, desired_from_rows
+from mikrosync.sync.context import SyncContext
+from mikrosync.sync.desired import DesiredSubscriber, desired_from_claimed
 from mikrosync.sync.errors import PermanentError, TemporaryError
 from mikrosync.sync.plan import plan_subscriber
-from mikrosync.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,36 +114,54 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
+    """A row this run holds the lease of, with what it needs to converge it."""
+
+    row: state.ClaimedRow
     desired: DesiredSubscriber
     router: Router
     token: str
-    # The commit time of the intent being applied, if the row carries it.
-    requested_at: datetime | None
-    # Nothing of the subscriber was confirmed on the router yet (`synced_version == 0`).
-    fresh: bool
     # When the router conversation must have ended (event-loop clock): the lease was stamped
     # `converge_budget_s + LEASE_MARGIN_S` from the moment this was taken.
     deadline: float
 
+    @property
+    def fresh(self) -> bool:
+        """Nothing of the subscriber was confirmed on the router yet (`synced_version == 0`)."""
+        return self.row.synced_version == 0
+
 
 @dataclass(frozen=True)
-class _Held:
+class LeaseHeld:
     """The lease is another run's, until `until`."""
 
     until: datetime
 
 
-async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attempt) -> Outcome:
+async def converge_subscriber(deps: SyncContext, subscriber_id: int, attempt: Attempt) -> Outcome:
     started = time.monotonic()
     claim = await _claim(deps, subscriber_id)
     if claim is None:
         return Outcome.SKIPPED
-    if isinstance(claim, _Held):
-        return _held(subscriber_id, attempt, claim)
+    if isinstance(claim, LeaseHeld):
+        return lease_held(subscriber_id, attempt, claim)
+    return await converge_claimed(deps, claim, attempt, started)
+
+
+async def converge_claimed(
+    deps: SyncContext, claim: Claim, attempt: Attempt, started: float
+) -> Outcome:
+    """Apply and settle a claimed row (the lease is this run's)."""
     desired, router = claim.desired, claim.router
     if deps.known_down(router.id):
-        await _park(deps, claim, attempt, started, f"router {router.name} is offline")
+        await _end_attempt(
+            deps,
+            claim,
+            attempt,
+            started,
+            state.RowOutcome.WAITING,
+            f"router {router.name} is offline",
+        )
         return Outcome.WAITING
     try:
         try:
@@ -159,7 +174,7 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
                 f"converge cut off after {budget:.0f} s (its share of the lease)"
             ) from exc
     except PermanentRouterError as exc:
-        await _fail(deps, claim, attempt, started, exc.message)
+        await _end_attempt(deps, claim, attempt, started, state.RowOutcome.FAILED, exc.message)
         raise PermanentError(exc.message) from exc
     except TransientRouterError as exc:
         return await _transient(deps, claim, attempt, started, exc)
@@ -168,16 +183,16 @@ async def converge_subscriber(deps: SyncDeps, subscriber_id: int, attempt: Attem
         raise
     except asyncio.CancelledError:
         # Worker shutdown: hand the lease back so the next run need not wait for it to expire.
-        await asyncio.shield(_release(deps, claim))
+        await asyncio.shield(in_session(deps, lambda s: state.release(s, claim.token)))
         raise
     except Exception as exc:
-        log.exception("converge of subscriber %s failed", subscriber_id)
+        log.exception("converge of subscriber %s failed", desired.subscriber_id)
         await _retry_or_fail(deps, claim, attempt, started, f"internal error: {exc!r}")
         raise
     return await _finish(deps, claim, attempt, started, report)
 
 
-def _held(subscriber_id: int, attempt: Attempt, held: _Held) -> Outcome:
+def lease_held(subscriber_id: int, attempt: Attempt, held: LeaseHeld) -> Outcome:
     """Another live run has the lease: touch neither the router nor the row; come back soon."""
     remaining = max(0.0, (held.until - now()).total_seconds())
     if attempt.is_last:
@@ -191,7 +206,7 @@ def _held(subscriber_id: int, attempt: Attempt, held: _Held) -> Outcome:
     )
 
 
-async def _in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def in_session(deps: SyncContext, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a session and commit it; once more on a fresh connection if the pooled
     one turned out dead (no pre-ping on checkout, so a connection the server closed while it
     sat idle fails its first statement). Every `work` here is safe to run twice."""
@@ -208,268 +223,91 @@ async def _in_session(deps: SyncDeps, work: Callable[[AsyncSession], Awaitable[T
     raise AssertionError("unreachable")
 
 
-async def _claim(deps: SyncDeps, subscriber_id: int) -> _Claim | _Held | None:
-    """Take the lease, mark the row `syncing` and snapshot its desired state in ONE transaction.
+async def load_claim(
+    session: AsyncSession, deps: SyncContext, token: str, deadline: float
+) -> list[Claim]:
+    """The rows `token` holds, each with its desired state and the router (one SELECT each)."""
+    rows = await state.claimed_rows(session, token)
+    if not rows:
+        return []
+    router = await session.get(Router, rows[0].router_id)
+    assert router is not None
+    add_log_context(router_id=router.id, tenant_id=rows[0].tenant_id)
+    return [
+        Claim(row, desired_from_claimed(row, deps.vault), router, token, deadline) for row in rows
+    ]
 
-    Two statements: the conditional UPDATE that takes the lease (only if the row has work and
-    no live lease), then one joined SELECT of the subscriber, its target package, the tenant's
-    suspension profile and the router. None if there is no work, `_Held` if another run has it.
-    """
+
+async def _claim(deps: SyncContext, subscriber_id: int) -> Claim | LeaseHeld | None:
+    """Take the lease, mark the row `syncing` and snapshot its desired state in ONE transaction:
+    the conditional UPDATE that takes the lease, then one joined SELECT. None if there is no
+    work, `LeaseHeld` if another run has it."""
     token = uuid.uuid4().hex
-    return await _in_session(deps, lambda session: _claim_in(session, deps, subscriber_id, token))
+
+    async def work(session: AsyncSession) -> Claim | LeaseHeld | None:
+        deadline = asyncio.get_running_loop().time() + converge_budget_s(deps.settings)
+        held = await state.claim_subscriber(
+            session, subscriber_id=subscriber_id, token=token, lease_s=lease_s(deps.settings)
+        )
+        if held is not None:
+            return LeaseHeld(held)
+        claims = await load_claim(session, deps, token, deadline)
+        return claims[0] if claims else None
+
+    return await in_session(deps, work)
 
 
-async def _claim_in(
-    session: AsyncSession, deps: SyncDeps, subscriber_id: int, token: str
-) -> _Claim | _Held | None:
-    taken_at = now()
-    deadline = asyncio.get_running_loop().time() + converge_budget_s(deps.settings)
-    has_work = (
-        Subscriber.id == subscriber_id,
-        # Error rows wait for a new change or Retry to make them pending again.
-        Subscriber.sync_status != SyncStatus.ERROR,
-        Subscriber.synced_version < Subscriber.desired_version,
+def _settlement(
+    claim: Claim, attempt: Attempt, started: float, outcome: state.RowOutcome, message: str
+) -> state.Settlement:
+    duration = int((time.monotonic() - started) * 1000)
+    return state.Settlement(
+        claim.row, outcome, message, attempt.job_name, attempt.job_id, attempt.number, duration
     )
-    taken = await session.execute(
-        update(Subscriber)
-        .where(
-            *has_work,
-            or_(
-                Subscriber.sync_claim.is_(None),
-                Subscriber.sync_claimed_until <= taken_at,
-                Subscriber.sync_claim == token,  # this very claim, run again after a dead link
-            ),
-        )
-        .values(
-            sync_status=SyncStatus.SYNCING,
-            sync_claim=token,
-            sync_claimed_until=taken_at + timedelta(seconds=lease_s(deps.settings)),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        until = await session.scalar(select(Subscriber.sync_claimed_until).where(*has_work))
-        return _Held(until) if until is not None and until > taken_at else None
-    row = (
-        await session.execute(
-            select(Subscriber, Package, Tenant.suspension_profile, Router)
-            .join(
-                Package,
-                Package.id == func.coalesce(Subscriber.pending_package_id, Subscriber.package_id),
-            )
-            .join(Tenant, Tenant.id == Subscriber.tenant_id)
-            .join(Router, Router.id == Subscriber.router_id)
-            .where(Subscriber.id == subscriber_id)
-        )
-    ).one()
-    subscriber, package, suspension_profile, router = row
-    add_log_context(router_id=router.id, tenant_id=subscriber.tenant_id)
-    desired = desired_from_rows(subscriber, package, suspension_profile, deps.vault)
-    fresh = subscriber.synced_version == 0
-    return _Claim(desired, router, token, subscriber.requested_at, fresh, deadline)
-
-
-def _event(
-    desired: DesiredSubscriber, attempt: Attempt, started: float, outcome: str, message: str
-) -> SyncEvent:
-    return SyncEvent(
-        tenant_id=desired.tenant_id,
-        subscriber_id=desired.subscriber_id,
-        operation=attempt.job_name,
-        outcome=outcome,
-        desired_version=desired.version,
-        job_id=attempt.job_id,
-        attempt=attempt.number,
-        message=message,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        created_at=now(),
-    )
-
-
-def _released() -> dict[str, object]:
-    return {"sync_claim": None, "sync_claimed_until": None}
-
-
-async def _set_status(
-    session: AsyncSession, claim: _Claim, status: SyncStatus, message: str | None
-) -> None:
-    """Release the lease; set the status only if the row is still at the version we worked on
-    (a newer change keeps its `pending`). A run whose lease was taken over writes nothing."""
-    same_version = Subscriber.desired_version == claim.desired.version
-    await session.execute(
-        update(Subscriber)
-        .where(Subscriber.id == claim.desired.subscriber_id, Subscriber.sync_claim == claim.token)
-        .values(
-            sync_status=case((same_version, status.value), else_=Subscriber.sync_status),
-            sync_error_message=case((same_version, message), else_=Subscriber.sync_error_message),
-            **_released(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def _release(deps: SyncDeps, claim: _Claim) -> None:
-    """Hand the lease back without any other change (the run was cancelled)."""
-
-    async def work(session: AsyncSession) -> None:
-        await session.execute(
-            update(Subscriber)
-            .where(
-                Subscriber.id == claim.desired.subscriber_id, Subscriber.sync_claim == claim.token
-            )
-            .values(
-                sync_status=case(
-                    (Subscriber.sync_status == SyncStatus.SYNCING, SyncStatus.PENDING.value),
-                    else_=Subscriber.sync_status,
-                ),
-                **_released(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-
-    await _in_session(deps, work)
 
 
 async def _finish(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, report: ApplyReport
+    deps: SyncContext, claim: Claim, attempt: Attempt, started: float, report: ApplyReport
 ) -> Outcome:
-    desired, router = claim.desired, claim.router
+    router = claim.router
+    settlement = _settlement(claim, attempt, started, state.RowOutcome.SUCCEEDED, report.summary())
 
-    async def work(session: AsyncSession) -> Outcome:
-        event = _event(desired, attempt, started, Outcome.SUCCEEDED, report.summary())
-        event.latency_ms = await _change_latency_ms(session, claim, event)
-        session.add(event)
+    async def work(session: AsyncSession) -> None:
+        await state.settle(session, claim.token, [settlement])
         if router.is_online is not True:
             # Only on a change of state: a write per job would serialise jobs on the router row.
             await router_state.mark_online(session, router.id)
-        if desired.remove:
-            removed = await session.execute(
-                delete(Subscriber)
-                .where(
-                    Subscriber.id == desired.subscriber_id,
-                    Subscriber.desired_version == desired.version,
-                    Subscriber.sync_claim == claim.token,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if removed.rowcount:  # type: ignore[attr-defined]
-                return Outcome.REMOVED
-        await _compare_and_set(session, claim)
-        return Outcome.SUCCEEDED
 
-    outcome = await _in_session(deps, work)
+    await in_session(deps, work)
     deps.mark_up(router.id)
-    return outcome
+    return Outcome.REMOVED if claim.desired.remove else Outcome.SUCCEEDED
 
 
-async def _change_latency_ms(
-    session: AsyncSession, claim: _Claim, confirmed: SyncEvent
-) -> int | None:
-    """Time from the commit of the applied change to now: from the row's `requested_at`, or,
-    for a row that does not carry it, from the change's `requested` timeline event."""
-    requested = claim.requested_at
-    if requested is None:
-        requested = await session.scalar(
-            select(SyncEvent.created_at)
-            .where(
-                SyncEvent.subscriber_id == claim.desired.subscriber_id,
-                SyncEvent.desired_version == claim.desired.version,
-                SyncEvent.outcome == REQUESTED,
-            )
-            .order_by(SyncEvent.id.desc())
-            .limit(1)
-        )
-    if requested is None:
-        return None
-    return max(0, int((confirmed.created_at - requested).total_seconds() * 1000))
-
-
-async def _compare_and_set(session: AsyncSession, claim: _Claim) -> None:
-    """Record `desired.version` as applied and release the lease (if it is still ours)."""
-    desired = claim.desired
-    current = Subscriber.desired_version == desired.version
-    recorded = await session.execute(
-        update(Subscriber)
-        .where(
-            Subscriber.id == desired.subscriber_id,
-            Subscriber.sync_claim == claim.token,
-            # Always true under the lease (only its holder moves `synced_version`); kept as
-            # the compare-and-set's own guard.
-            Subscriber.synced_version < desired.version,
-        )
-        .values(
-            synced_version=desired.version,
-            last_synced_at=now(),
-            sync_error_message=None,
-            sync_status=case((current, SyncStatus.SYNCED.value), else_=SyncStatus.PENDING.value),
-            # Synced: no intent is waiting any more. A newer change keeps its own time.
-            requested_at=case((current, None), else_=Subscriber.requested_at),
-            **_released(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not recorded.rowcount:  # type: ignore[attr-defined]
-        # Lost the lease (nothing to release), or nothing to record: release it if ours.
-        await _set_status(session, claim, SyncStatus.SYNCED, None)
-        return
-    if desired.package_change:
-        # The router has the new profile: only now does the package become the subscriber's.
-        # A run that lost the compare-and-set is stale and must not swap packages either.
-        await session.execute(
-            update(Subscriber)
-            .where(
-                Subscriber.id == desired.subscriber_id,
-                Subscriber.pending_package_id == desired.package_id,
-            )
-            .values(package_id=desired.package_id, pending_package_id=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _settle(
-    deps: SyncDeps,
-    claim: _Claim,
+async def _end_attempt(
+    deps: SyncContext,
+    claim: Claim,
     attempt: Attempt,
     started: float,
-    outcome: str,
+    outcome: state.RowOutcome,
     message: str,
-    status: SyncStatus,
-    status_message: str | None,
 ) -> None:
-    async def work(session: AsyncSession) -> None:
-        session.add(_event(claim.desired, attempt, started, outcome, message))
-        await _set_status(session, claim, status, status_message)
-
-    await _in_session(deps, work)
-
-
-async def _park(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
-) -> None:
-    """Leave the row pending: the router is unreachable, which is not the subscriber's error."""
-    await _settle(deps, claim, attempt, started, Outcome.WAITING, message, SyncStatus.PENDING, None)
-
-
-async def _fail(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
-) -> None:
-    await _settle(deps, claim, attempt, started, "failed", message, SyncStatus.ERROR, message)
+    settlement = _settlement(claim, attempt, started, outcome, message)
+    await in_session(deps, lambda session: state.settle(session, claim.token, [settlement]))
 
 
 async def _retry_or_fail(
-    deps: SyncDeps, claim: _Claim, attempt: Attempt, started: float, message: str
+    deps: SyncContext, claim: Claim, attempt: Attempt, started: float, message: str
 ) -> None:
     if attempt.is_last:
-        await _fail(
-            deps, claim, attempt, started, f"gave up after {attempt.number} attempts: {message}"
-        )
+        message = f"gave up after {attempt.number} attempts: {message}"
+        await _end_attempt(deps, claim, attempt, started, state.RowOutcome.FAILED, message)
         return
-    await _settle(deps, claim, attempt, started, "retrying", message, SyncStatus.PENDING, None)
+    await _end_attempt(deps, claim, attempt, started, state.RowOutcome.RETRYING, message)
 
 
 async def _transient(
-    deps: SyncDeps,
-    claim: _Claim,
+    deps: SyncContext,
+    claim: Claim,
     attempt: Attempt,
     started: float,
     exc: TransientRouterError,
@@ -484,9 +322,15 @@ async def _transient(
             async def offline(session: AsyncSession) -> None:
                 await router_state.mark_offline(session, router.id, exc.message)
 
-            await _in_session(deps, offline)
-        await _park(
-            deps, claim, attempt, started, f"waiting for router {router.name}: {exc.message}"
+            await in_session(deps, offline)
+        # The router is unreachable, which is not the subscriber's error: the row stays pending.
+        await _end_attempt(
+            deps,
+            claim,
+            attempt,
+            started,
+            state.RowOutcome.WAITING,
+            f"waiting for router {router.name}: {exc.message}",
         )
         return Outcome.WAITING
     await _retry_or_fail(deps, claim, attempt, started, exc.message)

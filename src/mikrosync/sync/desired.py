@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.packages.models import Package
 from mikrosync.security.vault import Vault
+from mikrosync.subscribers.intent import target_package_id
 from mikrosync.subscribers.models import Subscriber
+from mikrosync.sync.state import ClaimedRow
 from mikrosync.tenants.models import Tenant
 
 
@@ -45,11 +47,6 @@ async def load_desired(
     return desired_from_rows(subscriber, package, tenant.suspension_profile, vault)
 
 
-def target_package_id(subscriber: Subscriber) -> int:
-    """The package the router should apply now: the one asked for, else the current one."""
-    return subscriber.pending_package_id or subscriber.package_id
-
-
 def desired_from_rows(
     subscriber: Subscriber, package: Package, suspension_profile: str | None, vault: Vault
 ) -> DesiredSubscriber:
@@ -74,4 +71,27 @@ def desired_from_rows(
         rate_limit=package.rate_limit,
         package_change=subscriber.pending_package_id is not None,
         suspension_profile=suspension_profile,
+    )
+
+
+def desired_from_claimed(row: ClaimedRow, vault: Vault) -> DesiredSubscriber:
+    """The desired state of a claimed row (`sync/state.py` read it with its target package)."""
+    password = vault.decrypt(row.password_encrypted) if row.password_encrypted else None
+    return DesiredSubscriber(
+        subscriber_id=row.id,
+        tenant_id=row.tenant_id,
+        router_id=row.router_id,
+        version=row.desired_version,
+        service=row.service,
+        username=row.username,
+        password=password,
+        remote_address=row.remote_address,
+        static_ip=row.static_ip,
+        is_suspended=row.is_suspended,
+        remove=row.pending_removal,
+        package_id=row.package_id,
+        profile_name=row.profile_name,
+        rate_limit=row.rate_limit,
+        package_change=row.pending_package_id is not None,
+        suspension_profile=row.suspension_profile,
     )

@@ -17,20 +17,20 @@ from mikrosync.clock import now
 from mikrosync.subscribers.intent import record_intent
 from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Operation, Subscriber, SuspendReason
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.sweep import Hint
 from mikrosync.tenants.models import Tenant
 
 EXPIRY_BATCH = 500
 
 
-async def active_tenant_ids(deps: SyncDeps) -> list[int]:
+async def active_tenant_ids(deps: SyncContext) -> list[int]:
     async with deps.sessionmaker() as session:
         query = select(Tenant.id).where(Tenant.is_active).order_by(Tenant.id)
         return list((await session.scalars(query)).all())
 
 
-async def expire_due(deps: SyncDeps, tenant_id: int, *, batch: int = EXPIRY_BATCH) -> list[Hint]:
+async def expire_due(deps: SyncContext, tenant_id: int, *, batch: int = EXPIRY_BATCH) -> list[Hint]:
     """Suspend the tenant's expired subscribers, one transaction per batch; return the
     disconnect hints interleaved across routers, so one slow router does not hold up the rest."""
     expired: list[Subscriber] = []
@@ -75,5 +75,9 @@ def interleave_by_router(subscribers: Sequence[Subscriber]) -> list[Hint]:
     queues = list(by_router.values())
     hints: list[Hint] = []
     for index in range(max((len(q) for q in queues), default=0)):
-        hints.extend(Hint(q[index].id, Operation.DISCONNECT_USER) for q in queues if index < len(q))
+        hints.extend(
+            Hint(q[index].id, Operation.DISCONNECT_USER, q[index].router_id)
+            for q in queues
+            if index < len(q)
+        )
     return hints

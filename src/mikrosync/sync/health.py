@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from mikrosync.routeros import RouterOSError
 from mikrosync.routers.models import Router
-from mikrosync.sync import routers as router_state
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync import router_state
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.sweep import Hint, take_router_pending
 
 # Routers checked at once; each check is two short commands.
@@ -27,7 +27,7 @@ class HealthResult:
     error: str | None = None
 
 
-async def check_router(deps: SyncDeps, router: Router) -> HealthResult:
+async def check_router(deps: SyncContext, router: Router) -> HealthResult:
     was_online = router.is_online
     try:
         client = deps.client(router)
@@ -48,7 +48,7 @@ async def check_router(deps: SyncDeps, router: Router) -> HealthResult:
     return HealthResult(router.id, online=True, came_back=was_online is not True)
 
 
-async def check_all_routers(deps: SyncDeps) -> tuple[list[HealthResult], list[Hint]]:
+async def check_all_routers(deps: SyncContext) -> tuple[list[HealthResult], list[Hint]]:
     """Check every active tenant's routers; return the results and the hints owed to
     routers that came back."""
     async with deps.sessionmaker() as session:

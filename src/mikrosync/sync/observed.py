@@ -120,6 +120,6 @@ async def _stream(
     The client has no such operation: it deals in owned objects only. The pool and session
     it uses are public, so the unowned rows are read here without widening the client.
     """
-    async with client.pool.session() as session:
+    async with client.pool.connection() as session:
         async for row in session.stream(f"{path}/print", *words):
             yield row

@@ -26,42 +26,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
-from mikrosync.db.session import SessionMaker
 from mikrosync.errors import NotFound
 from mikrosync.packages.models import Package
-from mikrosync.routeros import ConnectError, PoolRegistry, RouterOSError, RouterTrap
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routeros import ConnectError, RouterOSError, RouterTrap
+from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
-from mikrosync.settings import Settings
-from mikrosync.subscribers.intent import needs_sync
+from mikrosync.subscribers.intent import needs_sync, target_package_id
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.sync import routers as router_state
-from mikrosync.sync.deps import SyncDeps
-from mikrosync.sync.desired import desired_from_rows, target_package_id
+from mikrosync.sync import router_state
+from mikrosync.sync.context import SyncContext
+from mikrosync.sync.desired import desired_from_rows
 from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
 from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.observed import PROGRESS_EVERY, Progress, read_router
 from mikrosync.sync.plan import plan_subscriber
+from mikrosync.sync.reconcile_runs.models import ReconcileRun, RunStatus
 from mikrosync.sync.repair import BATCH, Repairs, leave_all, repair
 from mikrosync.sync.sweep import Hint
 from mikrosync.tenants.models import Tenant
 from mikrosync.tenants.settings_service import ReconcilePolicy, effective_policy
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    PARTIAL = "partial"  # the report is complete, but some repairs failed
-    FAILED = "failed"  # the router could not be read; nothing was repaired
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ class _Snapshot:
 
 
 async def reconcile_router(
-    deps: SyncDeps, router_id: int, *, dry_run: bool, progress: Progress | None = None
+    deps: SyncContext, router_id: int, *, dry_run: bool, progress: Progress | None = None
 ) -> ReconcileOutcome:
     """Compare one router with the database; repair per policy unless `dry_run`."""
     started = time.monotonic()
@@ -133,7 +124,7 @@ async def reconcile_router(
         raise
 
 
-async def reconcile_job(deps: SyncDeps, router_id: int) -> ReconcileOutcome:
+async def reconcile_job(deps: SyncContext, router_id: int) -> ReconcileOutcome:
     """The worker's `reconcileRouter` handler: a real run; the caller pushes `fix_jobs`.
 
     A router that cannot be read is an outcome (`failed`), not an error: the next scheduled
@@ -153,7 +144,7 @@ def _since(started: float) -> float:
 # -- the database side -------------------------------------------------------------------------
 
 
-async def _load_router(deps: SyncDeps, router_id: int) -> Router:
+async def _load_router(deps: SyncContext, router_id: int) -> Router:
     async with deps.sessionmaker() as session:
         router = await session.get(Router, router_id)
     if router is None:
@@ -170,7 +161,7 @@ class _SnapshotRows:
     subscribers: Sequence[Subscriber]
 
 
-async def _snapshot_rows(deps: SyncDeps, router: Router) -> _SnapshotRows:
+async def _snapshot_rows(deps: SyncContext, router: Router) -> _SnapshotRows:
     """The tenant, all its packages and the router's subscribers (detached, fully loaded)."""
     async with deps.sessionmaker() as session:
         tenant = await session.get(Tenant, router.tenant_id)
@@ -217,7 +208,7 @@ async def _snapshot(rows: _SnapshotRows, vault: Vault, progress: Progress | None
 # -- the stored run ----------------------------------------------------------------------------
 
 
-async def _start_run(deps: SyncDeps, router: Router, dry_run: bool) -> int:
+async def _start_run(deps: SyncContext, router: Router, dry_run: bool) -> int:
     async with deps.sessionmaker() as session:
         run = ReconcileRun(
             tenant_id=router.tenant_id,
@@ -235,7 +226,7 @@ async def _start_run(deps: SyncDeps, router: Router, dry_run: bool) -> int:
 
 
 async def _finish(
-    deps: SyncDeps,
+    deps: SyncContext,
     run_id: int,
     router: Router,
     drifts: Sequence[Drift],
@@ -279,7 +270,7 @@ async def _finish(
 
 
 async def _record_failure(
-    deps: SyncDeps, run_id: int, router: Router, exc: RouterOSError | None, error: str
+    deps: SyncContext, run_id: int, router: Router, exc: RouterOSError | None, error: str
 ) -> None:
     """End the run as failed; a router that could not be reached is marked offline (a trap
     means it answered, so it is not)."""
@@ -299,48 +290,10 @@ async def _record_failure(
 # -- for callers -------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def standalone_deps(
-    sessionmaker: SessionMaker, vault: Vault, settings: Settings
-) -> AsyncIterator[SyncDeps]:
-    """SyncDeps with a pool registry of their own, closed on exit: for one-off runs (the CLI,
-    an API request), which have no long-lived registry as the worker does."""
-    registry = PoolRegistry()
-    try:
-        yield SyncDeps(sessionmaker=sessionmaker, vault=vault, registry=registry, settings=settings)
-    finally:
-        await registry.close()
-
-
 async def subscribers_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Subscriber]:
-    """The rows of `fix_subscriber_ids`, for `Runtime.hint` (which wants rows)."""
+    """The rows of `fix_subscriber_ids`, for `push_intents` (which wants rows)."""
     rows: list[Subscriber] = []
     for start in range(0, len(ids), BATCH):
         query = select(Subscriber).where(Subscriber.id.in_(ids[start : start + BATCH]))
         rows.extend((await session.scalars(query)).all())
     return rows
-
-
-async def list_runs(
-    session: AsyncSession, *, tenant_id: int, router_id: int, page: int, per_page: int
-) -> tuple[Sequence[ReconcileRun], int]:
-    """One page of a router's runs, newest first, and how many there are."""
-    scope = (ReconcileRun.tenant_id == tenant_id, ReconcileRun.router_id == router_id)
-    total = (await session.execute(select(func.count()).where(*scope))).scalar_one()
-    query = (
-        select(ReconcileRun)
-        .where(*scope)
-        .order_by(ReconcileRun.started_at.desc(), ReconcileRun.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return (await session.scalars(query)).all(), total
-
-
-async def get_run(
-    session: AsyncSession, *, tenant_id: int, router_id: int, run_id: int
-) -> ReconcileRun:
-    run = await session.get(ReconcileRun, run_id)
-    if run is None or run.tenant_id != tenant_id or run.router_id != router_id:
-        raise NotFound("reconciliation run not found")
-    return run

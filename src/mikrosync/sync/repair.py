@@ -40,7 +40,7 @@ from mikrosync.routers.models import Router
 from mikrosync.subscribers.intent import job_for, needs_sync, record_intent
 from mikrosync.subscribers.locking import locked
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.drift import Drift, DriftKind, Expected
 from mikrosync.sync.sweep import Hint
 from mikrosync.tenants.settings_service import ReconcilePolicy
@@ -97,7 +97,7 @@ class Repairs:
 
 
 async def repair(
-    deps: SyncDeps,
+    deps: SyncContext,
     router: Router,
     policy: ReconcilePolicy,
     expected: Sequence[Expected],
@@ -131,7 +131,7 @@ def leave_all(drifts: Iterable[Drift]) -> Repairs:
 
 
 async def _remove_orphans(
-    deps: SyncDeps, router: Router, client: RouterClient, orphans: list[Drift], repairs: Repairs
+    deps: SyncContext, router: Router, client: RouterClient, orphans: list[Drift], repairs: Repairs
 ) -> None:
     tags = {d.remove[1] for d in orphans if d.remove and isinstance(d.remove[1], OwnerTag)}
     appeared = await _appeared(deps, router, tags) if tags else set()
@@ -144,7 +144,7 @@ async def _remove_orphans(
             await repairs.write(drift, "remove", partial(client.remove, kind, target))
 
 
-async def _appeared(deps: SyncDeps, router: Router, tags: set[OwnerTag]) -> set[OwnerTag]:
+async def _appeared(deps: SyncContext, router: Router, tags: set[OwnerTag]) -> set[OwnerTag]:
     """Tags of orphans whose subscriber (on this router) or package exists after all."""
     refs = {tag: int(tag.ref_id) for tag in tags if tag.ref_id.isdigit()}
     async with deps.sessionmaker() as session:
@@ -180,7 +180,7 @@ async def _existing(
 
 
 async def _fix_profiles(
-    deps: SyncDeps, client: RouterClient, drifts: list[Drift], repairs: Repairs
+    deps: SyncContext, client: RouterClient, drifts: list[Drift], repairs: Repairs
 ) -> None:
     if not drifts:
         return
@@ -198,7 +198,7 @@ async def _fix_profiles(
 
 
 async def _record_fixes(
-    deps: SyncDeps, expected: Sequence[Expected], drifts: list[Drift], repairs: Repairs
+    deps: SyncContext, expected: Sequence[Expected], drifts: list[Drift], repairs: Repairs
 ) -> None:
     """Record intent for each drifted subscriber still at the snapshot's version, one
     transaction per batch."""
@@ -222,7 +222,7 @@ async def _record_fixes(
                 operation = job_for(row)
                 message = "drift: " + "; ".join(d.detail for d in found[subscriber_id])
                 record_intent(session, row, operation, actor=ACTOR, message=message)
-                repairs.jobs.append(Hint(row.id, operation.value))
+                repairs.jobs.append(Hint(row.id, operation.value, row.router_id))
                 for drift in found[subscriber_id]:
                     repairs.note(drift, "converge", "queued")
             await session.commit()

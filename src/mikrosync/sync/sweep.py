@@ -18,7 +18,7 @@ from mikrosync.clock import now
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.intent import job_for
 from mikrosync.subscribers.models import Subscriber, SyncStatus
-from mikrosync.sync.deps import SyncDeps
+from mikrosync.sync.context import SyncContext
 
 SWEEP_BATCH = 1000
 
@@ -29,9 +29,10 @@ class Hint:
 
     subscriber_id: int
     job_name: str
+    router_id: int | None = None
 
 
-async def take_stale(deps: SyncDeps, *, limit: int = SWEEP_BATCH) -> list[Hint]:
+async def take_stale(deps: SyncContext, *, limit: int = SWEEP_BATCH) -> list[Hint]:
     """Claim up to `limit` stale pending rows (stamping their hint time) and return them."""
     cutoff = now() - timedelta(seconds=deps.settings.sweep_stale_after_s)
     query = (
@@ -57,7 +58,7 @@ async def take_stale(deps: SyncDeps, *, limit: int = SWEEP_BATCH) -> list[Hint]:
     return await _stamp(deps, query)
 
 
-async def take_router_pending(deps: SyncDeps, router_id: int) -> list[Hint]:
+async def take_router_pending(deps: SyncContext, router_id: int) -> list[Hint]:
     """Every unsynced row of a router (it just came back), suspensions first."""
     query = (
         select(Subscriber)
@@ -71,10 +72,10 @@ async def take_router_pending(deps: SyncDeps, router_id: int) -> list[Hint]:
     return await _stamp(deps, query)
 
 
-async def _stamp(deps: SyncDeps, query: object) -> list[Hint]:
+async def _stamp(deps: SyncContext, query: object) -> list[Hint]:
     async with deps.sessionmaker() as session:
         rows = (await session.scalars(query)).all()  # type: ignore[call-overload]
-        hints = [Hint(row.id, job_for(row)) for row in rows]
+        hints = [Hint(row.id, job_for(row), row.router_id) for row in rows]
         if hints:
             await session.execute(
                 update(Subscriber)

@@ -14,7 +14,8 @@ class Principal:
     user_id: int
     email: str
     role: Role
-    tenant_id: int | None
+    tenant_id_or_none: int | None
+    """The user's tenant; None for a platform admin."""
     is_platform_admin: bool
 
     def require(self, role: Role) -> None:
@@ -25,11 +26,11 @@ class Principal:
             )
 
     @property
-    def scope(self) -> int:
+    def tenant_id(self) -> int:
         """The caller's tenant id; platform admins have none and cannot act inside a tenant."""
-        if self.tenant_id is None:
+        if self.tenant_id_or_none is None:
             raise Forbidden(
                 "platform admins manage tenants; log in as a tenant's staff user "
                 "to manage its routers, packages and subscribers"
             )
-        return self.tenant_id
+        return self.tenant_id_or_none

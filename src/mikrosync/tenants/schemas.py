@@ -7,9 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mikrosync.request_schema import RequestModel
+from mikrosync.http.fields import RequestModel
+from mikrosync.routeros.value_rules import email_address
 from mikrosync.tenants.models import Role
-from mikrosync.validators import email_address
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

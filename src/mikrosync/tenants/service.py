@@ -92,6 +92,6 @@ async def load_principal(session: AsyncSession, *, user_id: int) -> Principal | 
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
-        tenant_id=user.tenant_id,
+        tenant_id_or_none=user.tenant_id,
         is_platform_admin=user.is_platform_admin,
     )

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import NotFound
+from mikrosync.routeros.value_rules import optional, profile_name
 from mikrosync.tenants.models import Tenant
-from mikrosync.validators import optional, profile_name
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.routeros.value_rules import email_address
 from mikrosync.security.passwords import hash_password
 from mikrosync.tenants.models import Role, StaffUser
 from mikrosync.tenants.service import create_staff_user
-from mikrosync.validators import email_address
 
 ONE_TIME_PASSWORD_BYTES = 12
 

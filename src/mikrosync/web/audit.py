@@ -24,7 +24,7 @@ async def audited(
 ) -> None:
     await log.record(
         db,
-        tenant_id=user.scope,
+        tenant_id=user.tenant_id,
         actor=user.email,
         action=action,
         target=target,

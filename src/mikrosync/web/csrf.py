@@ -1,8 +1,8 @@
 """CSRF protection for every state-changing request of the web UI.
 
-The token lives in the signed session cookie and comes back either as the hidden form field
+The token lives in the signed login cookie and comes back either as the hidden form field
 `csrf_token` (plain forms) or as the `X-CSRF-Token` header (HTMX requests: `base.html` sets it
-with `hx-headers`). The session cookie is also SameSite=Lax, but the token is what is relied
+with `hx-headers`). The login cookie is also SameSite=Lax, but the token is what is relied
 on. Runs as a dependency of the whole web router; safe methods pass untouched.
 """
 
@@ -13,7 +13,7 @@ import hmac
 from fastapi import Request
 
 from mikrosync.web.errors import CsrfRejected
-from mikrosync.web.session import WebSession
+from mikrosync.web.login_cookie import WebLogin
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -30,10 +30,10 @@ async def submitted_token(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def check_csrf(request: Request, session: WebSession | None) -> None:
-    """Raise CsrfRejected unless a non-safe request carries the session's token."""
+async def check_csrf(request: Request, login: WebLogin | None) -> None:
+    """Raise CsrfRejected unless a non-safe request carries the login's token."""
     if request.method in SAFE_METHODS:
         return
     token = await submitted_token(request)
-    if session is None or not token or not hmac.compare_digest(token, session.csrf):
+    if login is None or not token or not hmac.compare_digest(token, login.csrf):
         raise CsrfRejected()

@@ -1,7 +1,7 @@
-"""FastAPI dependencies of the web UI: the runtime, a database session, the signed session
+"""FastAPI dependencies of the web UI: the runtime, a database session, the signed login
 cookie, CSRF, and the logged-in staff user with their role.
 
-The same `Principal` as the REST API (so the same role rules), found from the session cookie
+The same `Principal` as the REST API (so the same role rules), found from the login cookie
 instead of a bearer token. Views receive a `WebUser`; every write view asks for `Operator` or
 `Admin`, so the server refuses a viewer's write whatever the page showed.
 """
@@ -13,35 +13,36 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mikrosync.request_deps import RuntimeDep as RuntimeDep
-from mikrosync.request_deps import SessionDep as SessionDep
+from mikrosync.http.deps import RuntimeDep as RuntimeDep
+from mikrosync.http.deps import SessionDep as SessionDep
+from mikrosync.http.deps import role_at_least
 from mikrosync.tenants.access import Principal
 from mikrosync.tenants.models import ROLE_RANK, Role
 from mikrosync.tenants.service import get_tenant, load_principal
-from mikrosync.web import session as cookies
+from mikrosync.web import login_cookie as cookies
 from mikrosync.web.csrf import check_csrf
 from mikrosync.web.errors import LoginRequired
 
 DbDep = SessionDep
 
 
-def get_web_session(request: Request, runtime: RuntimeDep) -> cookies.WebSession | None:
-    """The session in the request's cookie (None if absent, forged or expired)."""
+def get_web_login(request: Request, runtime: RuntimeDep) -> cookies.WebLogin | None:
+    """The login in the request's cookie (None if absent, forged or expired)."""
     found = cookies.load(
         request.cookies.get(cookies.COOKIE_NAME),
         cookies.signing_key(runtime.secret_key),
         max_age_s=runtime.settings.token_ttl_minutes * 60,
     )
-    request.state.web_session = found
+    request.state.web_login = found
     return found
 
 
-WebSessionDep = Annotated[cookies.WebSession | None, Depends(get_web_session)]
+WebLoginDep = Annotated[cookies.WebLogin | None, Depends(get_web_login)]
 
 
-async def csrf_guard(request: Request, session: WebSessionDep) -> None:
-    """Router-wide: every POST must carry the session's CSRF token."""
-    await check_csrf(request, session)
+async def csrf_guard(request: Request, login: WebLoginDep) -> None:
+    """Router-wide: every POST must carry the login's CSRF token."""
+    await check_csrf(request, login)
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class WebUser:
     timezone: str
 
     @property
-    def scope(self) -> int:
-        return self.principal.scope
+    def tenant_id(self) -> int:
+        return self.principal.tenant_id
 
     @property
     def email(self) -> str:
@@ -63,11 +64,11 @@ class WebUser:
         return ROLE_RANK[self.principal.role] >= ROLE_RANK[Role(role)]
 
 
-async def get_user(request: Request, db: DbDep, session: WebSessionDep) -> WebUser:
-    if session is None or session.user_id is None:
+async def get_user(request: Request, db: DbDep, login: WebLoginDep) -> WebUser:
+    if login is None or login.user_id is None:
         raise LoginRequired()
-    principal = await load_principal(db, user_id=session.user_id)
-    if principal is None or principal.tenant_id is None:
+    principal = await load_principal(db, user_id=login.user_id)
+    if principal is None or principal.tenant_id_or_none is None:
         raise LoginRequired()
     tenant = await get_tenant(db, tenant_id=principal.tenant_id)
     if not tenant.is_active:
@@ -80,15 +81,7 @@ async def get_user(request: Request, db: DbDep, session: WebSessionDep) -> WebUs
 UserDep = Annotated[WebUser, Depends(get_user)]
 
 
-def role_at_least(role: Role) -> object:
-    def check(user: UserDep) -> WebUser:
-        user.principal.require(role)
-        return user
-
-    return Depends(check)
-
-
-Reader = Annotated[WebUser, role_at_least(Role.VIEWER)]
-Operator = Annotated[WebUser, role_at_least(Role.OPERATOR)]
-Admin = Annotated[WebUser, role_at_least(Role.ADMIN)]
-Owner = Annotated[WebUser, role_at_least(Role.OWNER)]
+Reader = Annotated[WebUser, role_at_least(Role.VIEWER, get_user)]
+Operator = Annotated[WebUser, role_at_least(Role.OPERATOR, get_user)]
+Admin = Annotated[WebUser, role_at_least(Role.ADMIN, get_user)]
+Owner = Annotated[WebUser, role_at_least(Role.OWNER, get_user)]

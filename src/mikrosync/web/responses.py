@@ -1,5 +1,5 @@
 """Every response of the web UI goes through `render` or `redirect`: they add the context all
-pages share (user, role checks, CSRF token, flash message, time zone) and keep the session
+pages share (user, role checks, CSRF token, flash message, time zone) and keep the login
 cookie written the one right way (signed, HttpOnly, SameSite=Lax, Secure over HTTPS)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from mikrosync.runtime import Runtime
-from mikrosync.web import session as cookies
+from mikrosync.web import login_cookie as cookies
 from mikrosync.web.csrf import CSRF_FIELD, CSRF_HEADER
 from mikrosync.web.deps import WebUser
 from mikrosync.web.htmx import is_htmx
@@ -24,8 +24,8 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def current_session(request: Request) -> cookies.WebSession | None:
-    found: cookies.WebSession | None = getattr(request.state, "web_session", None)
+def current_login(request: Request) -> cookies.WebLogin | None:
+    found: cookies.WebLogin | None = getattr(request.state, "web_login", None)
     return found
 
 
@@ -34,16 +34,16 @@ def current_user(request: Request) -> WebUser | None:
     return found
 
 
-def write_session(request: Request, response: Response, session: cookies.WebSession) -> None:
+def write_login(request: Request, response: Response, login: cookies.WebLogin) -> None:
     runtime = _runtime(request)
     max_age = (
         runtime.settings.token_ttl_minutes * 60
-        if session.user_id is not None
+        if login.user_id is not None
         else cookies.ANONYMOUS_TTL_S
     )
     response.set_cookie(
         cookies.COOKIE_NAME,
-        cookies.dump(session, cookies.signing_key(runtime.secret_key)),
+        cookies.dump(login, cookies.signing_key(runtime.secret_key)),
         max_age=max_age,
         path="/",
         httponly=True,
@@ -58,23 +58,23 @@ def render(
     context: dict[str, Any] | None = None,
     *,
     status_code: int = 200,
-    session: cookies.WebSession | None = None,
+    login: cookies.WebLogin | None = None,
 ) -> Response:
     """Render a template with the shared context; a flash message shown on a full page is
     used up (an htmx partial never shows it).
 
-    `session`: a session to write instead of the request's (the login form's new one).
+    `login`: a login to write instead of the request's (the login form's new one).
     """
-    session = session or current_session(request)
+    login = login or current_login(request)
     user = current_user(request)
     full_page = not is_htmx(request)
     shared: dict[str, Any] = {
         "user": user,
-        "csrf": session.csrf if session else "",
+        "csrf": login.csrf if login else "",
         "csrf_field": CSRF_FIELD,
         "csrf_header": CSRF_HEADER,
-        "flash": session.flash if session and full_page else None,
-        "flash_kind": session.flash_kind if session else "info",
+        "flash": login.flash if login and full_page else None,
+        "flash_kind": login.flash_kind if login else "info",
         "tz": zone(user.timezone if user else None),
         "tz_name": user.timezone if user else "UTC",
         "section": "",
@@ -82,9 +82,9 @@ def render(
     response = templates.TemplateResponse(
         request, name, shared | (context or {}), status_code=status_code
     )
-    shown_flash = full_page and session is not None and session.flash
-    if session is not None and (shown_flash or session is not current_session(request)):
-        write_session(request, response, session.with_flash(None))
+    shown_flash = full_page and login is not None and login.flash
+    if login is not None and (shown_flash or login is not current_login(request)):
+        write_login(request, response, login.with_flash(None))
     return response
 
 
@@ -94,7 +94,7 @@ def redirect(
     *,
     flash: str | None = None,
     kind: str = "info",
-    session: cookies.WebSession | None = None,
+    login: cookies.WebLogin | None = None,
 ) -> Response:
     """After a write: 303 to `url` (POST/redirect/GET), with a message for the next page.
 
@@ -104,7 +104,7 @@ def redirect(
         response: Response = Response(status_code=200, headers={"HX-Redirect": url})
     else:
         response = RedirectResponse(url, status_code=303)
-    session = session or current_session(request)
-    if session is not None and (flash or session is not current_session(request)):
-        write_session(request, response, session.with_flash(flash, kind))
+    login = login or current_login(request)
+    if login is not None and (flash or login is not current_login(request)):
+        write_login(request, response, login.with_flash(flash, kind))
     return response

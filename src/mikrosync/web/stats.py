@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mikrosync.clock import now
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
-from mikrosync.routers.models import ReconcileRun, Router
+from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncStatus
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from mikrosync.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from mikrosync.api.responses import errors
-from mikrosync.request_schema import refuse_nul
+from mikrosync.http.fields import refuse_nul
 from mikrosync.security.tokens import issue_token
 from mikrosync.tenants.access import Principal
 from mikrosync.tenants.service import authenticate

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from mikrosync import metrics
+from mikrosync.api import metrics
 from mikrosync.api.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])

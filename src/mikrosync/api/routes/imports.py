@@ -19,9 +19,10 @@ from starlette.datastructures import UploadFile
 from mikrosync.api.deps import Operator, RuntimeDep
 from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.errors import InvalidInput
-from mikrosync.imports.csv_import import ImportInterrupted, import_csv
-from mikrosync.imports.rows import CsvFileError, decode
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
+from mikrosync.onboarding.csv_import import ImportInterrupted
+from mikrosync.onboarding.rows import CsvFileError, decode
+from mikrosync.usecases.onboarding import import_csv_file
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
 
@@ -80,21 +81,18 @@ async def import_subscribers(
     `file`."""
     text = _decode(await _csv_bytes(request))
     try:
-        result = await import_csv(
-            runtime.sessionmaker,
-            tenant_id=principal.scope,
+        result = await import_csv_file(
+            runtime,
+            tenant_id=principal.tenant_id,
             router_id=router_id,
             text=text,
-            vault=runtime.vault,
             actor=principal.email,
             dry_run=dry_run,
         )
     except CsvFileError as exc:
         raise InvalidInput("file", str(exc)) from None
     except ImportInterrupted as exc:
-        await runtime.hint(exc.created)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
-    await runtime.hint(result.created)
     return ImportReport(
         created=result.created_count,
         skipped=result.skipped,

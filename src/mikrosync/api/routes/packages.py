@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.http.fields import Id
 from mikrosync.packages import service
 from mikrosync.packages.schemas import PackageCreate, PackageRead, PackageUpdate
-from mikrosync.request_schema import Id
+from mikrosync.usecases import packages
 
 router = APIRouter(prefix="/packages", tags=["packages"], responses=OBJECTS)
 
@@ -18,22 +19,23 @@ async def create_package(
     data: PackageCreate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
     """Add a package; `profile_name` defaults to a router-safe form of the name."""
-    created = await service.create_package(session, tenant_id=principal.scope, data=data)
-    await runtime.sync_package(created.id)
+    created = await packages.create_package(
+        runtime, session, tenant_id=principal.tenant_id, data=data
+    )
     return PackageRead.model_validate(created)
 
 
 @router.get("")
 async def list_packages(session: SessionDep, principal: Reader) -> list[PackageRead]:
     """The tenant's packages."""
-    packages = await service.list_packages(session, tenant_id=principal.scope)
-    return [PackageRead.model_validate(p) for p in packages]
+    found = await service.list_packages(session, tenant_id=principal.tenant_id)
+    return [PackageRead.model_validate(p) for p in found]
 
 
 @router.get("/{package_id}")
 async def get_package(package_id: Id, session: SessionDep, principal: Reader) -> PackageRead:
     """One package."""
-    found = await service.get_package(session, tenant_id=principal.scope, package_id=package_id)
+    found = await service.get_package(session, tenant_id=principal.tenant_id, package_id=package_id)
     return PackageRead.model_validate(found)
 
 
@@ -42,16 +44,19 @@ async def update_package(
     package_id: Id, data: PackageUpdate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
     """Change a package; its router profiles follow (job `syncPackage`)."""
-    updated, affected = await service.update_package(
-        session, tenant_id=principal.scope, package_id=package_id, data=data, actor=principal.email
+    updated, _ = await packages.update_package(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        package_id=package_id,
+        data=data,
+        actor=principal.email,
     )
-    await runtime.sync_package(updated.id)
-    await runtime.hint(affected)
     return PackageRead.model_validate(updated)
 
 
 @router.delete("/{package_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_package(package_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a package no subscriber uses."""
-    await service.delete_package(session, tenant_id=principal.scope, package_id=package_id)
+    await packages.delete_package(session, tenant_id=principal.tenant_id, package_id=package_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,7 +31,7 @@ async def queue_status(
         (
             await session.scalars(
                 select(Subscriber.id).where(
-                    Subscriber.tenant_id == principal.scope, Subscriber.id.in_(ids)
+                    Subscriber.tenant_id == principal.tenant_id, Subscriber.id.in_(ids)
                 )
             )
         ).all()

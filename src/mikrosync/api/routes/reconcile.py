@@ -13,20 +13,15 @@ from fastapi import APIRouter, Query
 
 from mikrosync.api.deps import Admin, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id, Page
-from mikrosync.routers.reconcile_schemas import (
+from mikrosync.http.fields import Id, Page
+from mikrosync.routers.service import get_router
+from mikrosync.sync.reconcile_runs.queries import get_run, list_runs
+from mikrosync.sync.reconcile_runs.schemas import (
     ReconcileRunPage,
     ReconcileRunRead,
     ReconcileRunSummary,
 )
-from mikrosync.routers.service import get_router
-from mikrosync.sync.reconcile import (
-    get_run,
-    list_runs,
-    reconcile_router,
-    standalone_deps,
-    subscribers_by_id,
-)
+from mikrosync.usecases.reconcile import reconcile_now
 
 router = APIRouter(prefix="/routers/{router_id}", tags=["reconciliation"], responses=OBJECTS)
 
@@ -43,13 +38,9 @@ async def reconcile(
     (`dry_run=true`: report only). Returns the stored run, with 200 whatever its outcome: a
     router that could not be read gives a run with `status: failed` and the router's words
     in `error` (the request itself succeeded; the router's state is its answer)."""
-    await get_router(session, tenant_id=principal.scope, router_id=router_id)
+    await get_router(session, tenant_id=principal.tenant_id, router_id=router_id)
     await session.rollback()  # end this read: the run takes a while and uses sessions of its own
-    settings = runtime.settings
-    async with standalone_deps(runtime.sessionmaker, runtime.vault, settings) as deps:
-        outcome = await reconcile_router(deps, router_id, dry_run=dry_run)
-    if outcome.fix_subscriber_ids:
-        await runtime.hint(await subscribers_by_id(session, outcome.fix_subscriber_ids))
+    outcome = await reconcile_now(runtime, router_id, dry_run=dry_run)
     return await read_run(router_id, outcome.run_id, session, principal)
 
 
@@ -62,9 +53,9 @@ async def list_reconcile_runs(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReconcileRunPage:
     """The router's reconciliation runs, newest first (summaries; items via the run)."""
-    await get_router(session, tenant_id=principal.scope, router_id=router_id)
+    await get_router(session, tenant_id=principal.tenant_id, router_id=router_id)
     runs, total = await list_runs(
-        session, tenant_id=principal.scope, router_id=router_id, page=page, per_page=per_page
+        session, tenant_id=principal.tenant_id, router_id=router_id, page=page, per_page=per_page
     )
     return ReconcileRunPage(
         items=[ReconcileRunSummary.model_validate(run) for run in runs],
@@ -79,5 +70,5 @@ async def read_run(
     router_id: Id, run_id: Id, session: SessionDep, principal: Reader
 ) -> ReconcileRunRead:
     """One run with its drift items and actions."""
-    run = await get_run(session, tenant_id=principal.scope, router_id=router_id, run_id=run_id)
+    run = await get_run(session, tenant_id=principal.tenant_id, router_id=router_id, run_id=run_id)
     return ReconcileRunRead.model_validate(run)

@@ -6,13 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from mikrosync.api.deps import Admin, Reader, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
 from mikrosync.routers import service
-from mikrosync.routers.schemas import (
-    RouterCreate,
-    RouterRead,
-    RouterUpdate,
-)
+from mikrosync.routers.schemas import RouterCreate, RouterRead, RouterUpdate
+from mikrosync.usecases import routers
 
 router = APIRouter(prefix="/routers", tags=["routers"], responses=OBJECTS)
 
@@ -23,7 +20,7 @@ async def create_router(
 ) -> RouterRead:
     """Add a router; its API password is stored encrypted."""
     created = await service.create_router(
-        session, tenant_id=principal.scope, data=data, vault=vault
+        session, tenant_id=principal.tenant_id, data=data, vault=vault
     )
     return RouterRead.model_validate(created)
 
@@ -31,14 +28,14 @@ async def create_router(
 @router.get("")
 async def list_routers(session: SessionDep, principal: Reader) -> list[RouterRead]:
     """The tenant's routers with their health."""
-    routers = await service.list_routers(session, tenant_id=principal.scope)
+    routers = await service.list_routers(session, tenant_id=principal.tenant_id)
     return [RouterRead.model_validate(r) for r in routers]
 
 
 @router.get("/{router_id}")
 async def get_router(router_id: Id, session: SessionDep, principal: Reader) -> RouterRead:
     """One router."""
-    found = await service.get_router(session, tenant_id=principal.scope, router_id=router_id)
+    found = await service.get_router(session, tenant_id=principal.tenant_id, router_id=router_id)
     return RouterRead.model_validate(found)
 
 
@@ -48,7 +45,7 @@ async def update_router(
 ) -> RouterRead:
     """Change a router's connection settings."""
     updated = await service.update_router(
-        session, tenant_id=principal.scope, router_id=router_id, data=data, vault=vault
+        session, tenant_id=principal.tenant_id, router_id=router_id, data=data, vault=vault
     )
     return RouterRead.model_validate(updated)
 
@@ -56,5 +53,5 @@ async def update_router(
 @router.delete("/{router_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_router(router_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a router that has no subscribers."""
-    await service.delete_router(session, tenant_id=principal.scope, router_id=router_id)
+    await routers.delete_router(session, tenant_id=principal.tenant_id, router_id=router_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

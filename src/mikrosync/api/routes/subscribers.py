@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep, VaultDep
+from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id
-from mikrosync.subscribers import queries, service
-from mikrosync.subscribers.models import Subscriber
+from mikrosync.http.fields import Id
+from mikrosync.subscribers import queries
 from mikrosync.subscribers.schemas import (
     BulkResult,
     BulkRetry,
@@ -23,7 +20,7 @@ from mikrosync.subscribers.schemas import (
     SubscriberUpdate,
     SyncEventRead,
 )
-from mikrosync.tenants.access import Principal
+from mikrosync.usecases import subscribers
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
 
@@ -32,15 +29,13 @@ router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECT
 async def create_subscriber(
     data: SubscriberCreate,
     session: SessionDep,
-    vault: VaultDep,
     runtime: RuntimeDep,
     principal: Operator,
 ) -> SubscriberRead:
     """Create a subscriber; it is `pending` until its router confirms (job `addUser`)."""
-    created = await service.create_subscriber(
-        session, tenant_id=principal.scope, data=data, vault=vault, actor=principal.email
+    created = await subscribers.create_subscriber(
+        runtime, session, tenant_id=principal.tenant_id, data=data, actor=principal.email
     )
-    await runtime.hint([created])
     return SubscriberRead.model_validate(created)
 
 
@@ -50,7 +45,7 @@ async def list_subscribers(
 ) -> SubscriberPage:
     """Subscribers matching the filters, one page at a time."""
     items, total = await queries.list_subscribers(
-        session, tenant_id=principal.scope, filters=filters
+        session, tenant_id=principal.tenant_id, filters=filters
     )
     return SubscriberPage(
         items=[SubscriberRead.model_validate(s) for s in items],
@@ -65,14 +60,14 @@ async def retry_matching(
     data: BulkRetry, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> BulkResult:
     """Re-queue every matching subscriber (default: all in `error`; narrow with router_id)."""
-    retried = await service.retry_matching(
+    retried = await subscribers.retry_matching(
+        runtime,
         session,
-        tenant_id=principal.scope,
+        tenant_id=principal.tenant_id,
         actor=principal.email,
         router_id=data.router_id,
         sync_status=data.sync_status,
     )
-    await runtime.hint(retried)
     return BulkResult(count=len(retried), subscriber_ids=[s.id for s in retried])
 
 
@@ -82,7 +77,7 @@ async def get_subscriber(
 ) -> SubscriberRead:
     """One subscriber with its sync state."""
     found = await queries.get_subscriber(
-        session, tenant_id=principal.scope, subscriber_id=subscriber_id
+        session, tenant_id=principal.tenant_id, subscriber_id=subscriber_id
     )
     return SubscriberRead.model_validate(found)
 
@@ -92,20 +87,18 @@ async def update_subscriber(
     subscriber_id: Id,
     data: SubscriberUpdate,
     session: SessionDep,
-    vault: VaultDep,
     runtime: RuntimeDep,
     principal: Operator,
 ) -> SubscriberRead:
     """Change fields; a new `package_id` becomes `pending_package_id` until the router has it."""
-    updated = await service.update_subscriber(
+    updated = await subscribers.update_subscriber(
+        runtime,
         session,
-        tenant_id=principal.scope,
+        tenant_id=principal.tenant_id,
         subscriber_id=subscriber_id,
         data=data,
-        vault=vault,
         actor=principal.email,
     )
-    await runtime.hint([updated])
     return SubscriberRead.model_validate(updated)
 
 
@@ -118,59 +111,86 @@ async def list_events(
 ) -> list[SyncEventRead]:
     """The sync timeline, newest first."""
     events = await queries.list_events(
-        session, tenant_id=principal.scope, subscriber_id=subscriber_id, limit=limit
+        session, tenant_id=principal.tenant_id, subscriber_id=subscriber_id, limit=limit
     )
     return [SyncEventRead.model_validate(e) for e in events]
 
 
-Action = Callable[..., Awaitable[Subscriber]]
-
-
-def _add_action(path: str, method: str, action: Action, summary: str, code: int = 200) -> None:
-    async def endpoint(
-        subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
-    ) -> SubscriberRead:
-        result = await _run(action, session, principal, subscriber_id)
-        await runtime.hint([result])
-        return SubscriberRead.model_validate(result)
-
-    endpoint.__name__ = f"{path.strip('/').replace('-', '_') or 'delete'}_subscriber"
-    router.add_api_route(
-        f"/{{subscriber_id}}{path}",
-        endpoint,
-        methods=[method],
-        summary=summary,
-        status_code=code,
-        response_model=SubscriberRead,
+@router.delete(
+    "/{subscriber_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mark for removal (job removeUser); the row goes once the router confirms",
+)
+async def delete_subscriber(
+    subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> SubscriberRead:
+    found = await subscribers.delete_subscriber(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        subscriber_id=subscriber_id,
+        actor=principal.email,
     )
+    return SubscriberRead.model_validate(found)
 
 
-async def _run(
-    action: Action, session: AsyncSession, principal: Principal, subscriber_id: int
-) -> Subscriber:
-    return await action(
-        session, tenant_id=principal.scope, subscriber_id=subscriber_id, actor=principal.email
+@router.post(
+    "/{subscriber_id}/suspend",
+    summary="Suspend (job disconnectUser): disable on the router and end the session",
+)
+async def suspend_subscriber(
+    subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> SubscriberRead:
+    found = await subscribers.suspend_subscriber(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        subscriber_id=subscriber_id,
+        actor=principal.email,
     )
+    return SubscriberRead.model_validate(found)
 
 
-_add_action(
-    "",
-    "DELETE",
-    service.delete_subscriber,
-    "Mark for removal (job removeUser); the row goes once the router confirms",
-    202,
+@router.post("/{subscriber_id}/connect", summary="Lift a suspension (job connectUser)")
+async def connect_subscriber(
+    subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> SubscriberRead:
+    found = await subscribers.connect_subscriber(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        subscriber_id=subscriber_id,
+        actor=principal.email,
+    )
+    return SubscriberRead.model_validate(found)
+
+
+@router.post(
+    "/{subscriber_id}/renew",
+    summary="Extend expires_at by the package duration; reconnect if suspended for expiry",
 )
-_add_action(
-    "/suspend",
-    "POST",
-    service.suspend_subscriber,
-    "Suspend (job disconnectUser): disable on the router and end the session",
-)
-_add_action("/connect", "POST", service.connect_subscriber, "Lift a suspension (job connectUser)")
-_add_action(
-    "/renew",
-    "POST",
-    service.renew_subscriber,
-    "Extend expires_at by the package duration; reconnect if suspended for expiry",
-)
-_add_action("/retry", "POST", service.retry_subscriber, "Clear the error and converge again")
+async def renew_subscriber(
+    subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> SubscriberRead:
+    found = await subscribers.renew_subscriber(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        subscriber_id=subscriber_id,
+        actor=principal.email,
+    )
+    return SubscriberRead.model_validate(found)
+
+
+@router.post("/{subscriber_id}/retry", summary="Clear the error and converge again")
+async def retry_subscriber(
+    subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> SubscriberRead:
+    found = await subscribers.retry_subscriber(
+        runtime,
+        session,
+        tenant_id=principal.tenant_id,
+        subscriber_id=subscriber_id,
+        actor=principal.email,
+    )
+    return SubscriberRead.model_validate(found)

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/tenant", tags=["tenants"], responses=AUTHENTICATED)
 @router.get("/settings")
 async def read_settings(session: SessionDep, principal: Reader) -> TenantSettingsRead:
     """The suspension profile and the effective reconciliation policy (defaults filled in)."""
-    return await read_tenant_settings(session, tenant_id=principal.scope)
+    return await read_tenant_settings(session, tenant_id=principal.tenant_id)
 
 
 @router.patch("/settings")
@@ -27,4 +27,4 @@ async def update_settings(
     data: TenantSettingsUpdate, session: SessionDep, principal: Admin
 ) -> TenantSettingsRead:
     """Change them (admins and owners). `reconcile_policy` merges per drift kind."""
-    return await update_tenant_settings(session, tenant_id=principal.scope, data=data)
+    return await update_tenant_settings(session, tenant_id=principal.tenant_id, data=data)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from mikrosync.api.deps import Owner, PlatformAdmin, SessionDep
 from mikrosync.api.responses import OBJECTS
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
 from mikrosync.tenants import service
 from mikrosync.tenants.schemas import StaffUserCreate, StaffUserRead, TenantCreate, TenantRead
 
@@ -41,7 +41,7 @@ async def create_tenant_user(
 @router.get("/users")
 async def list_users(session: SessionDep, principal: Owner) -> list[StaffUserRead]:
     """The caller's tenant's staff users."""
-    users = await service.list_staff_users(session, tenant_id=principal.scope)
+    users = await service.list_staff_users(session, tenant_id=principal.tenant_id)
     return [StaffUserRead.model_validate(u) for u in users]
 
 
@@ -52,7 +52,7 @@ async def create_user(
     """Add a staff user to the caller's tenant."""
     user = await service.create_staff_user(
         session,
-        tenant_id=principal.scope,
+        tenant_id=principal.tenant_id,
         email=data.email,
         password=data.password,
         role=data.role,

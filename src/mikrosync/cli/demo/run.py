@@ -18,9 +18,10 @@ from mikrosync.app import create_app
 from mikrosync.cli.demo import seed
 from mikrosync.cli.demo.network import HANDMADE_LOGIN, ROUTER_PASSWORD, ROUTER_USER, DemoNetwork
 from mikrosync.db import migrate
+from mikrosync.jobs.process import run_worker
+from mikrosync.jobs.push import push_intents
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
-from mikrosync.worker import run_worker
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -59,7 +60,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> bool:
         )
         tasks = [
             asyncio.create_task(server.serve()),
-            asyncio.create_task(run_worker(runtime, concurrency=16, stop=stop)),
+            asyncio.create_task(run_worker(runtime, runtime.queue, concurrency=16, stop=stop)),
         ]
         _announce(options, network)
         synced = await _watch(runtime, tenant_id, stop, options.exit_after)
@@ -88,7 +89,7 @@ async def _prepare_data(runtime: Runtime, network: DemoNetwork, options: DemoOpt
         return tenant.id
     typer.echo(f"Seeding {options.subscribers} subscribers on {options.routers} routers...")
     created = await seed.seed(runtime, addresses, options.subscribers)
-    await runtime.hint(created)
+    await push_intents(runtime.queue, created)
     tenant = await seed.demo_tenant(runtime)
     assert tenant is not None
     return tenant.id

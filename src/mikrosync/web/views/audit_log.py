@@ -63,13 +63,13 @@ async def audit_page(request: Request, db: DbDep, user: Admin) -> Response:
     page_text = request.query_params.get("page", "1")
     page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
     entries, total = await log.list_entries(
-        db, tenant_id=user.scope, filters=filters, page=page, per_page=PER_PAGE
+        db, tenant_id=user.tenant_id, filters=filters, page=page, per_page=PER_PAGE
     )
     pages = max(1, math.ceil(total / PER_PAGE))
     if page > pages:
         page = pages
         entries, total = await log.list_entries(
-            db, tenant_id=user.scope, filters=filters, page=page, per_page=PER_PAGE
+            db, tenant_id=user.tenant_id, filters=filters, page=page, per_page=PER_PAGE
         )
     kept = {k: v for k, v in form.values.items() if k != "page"}
     context = {
@@ -79,7 +79,7 @@ async def audit_page(request: Request, db: DbDep, user: Admin) -> Response:
         "pages": pages,
         "form": form,
         "query": urlencode(kept),
-        "actor_options": [(a, a) for a in await log.actors(db, tenant_id=user.scope)],
+        "actor_options": [(a, a) for a in await log.actors(db, tenant_id=user.tenant_id)],
         "action_options": ACTION_KINDS,
         "section": "audit",
     }
@@ -89,7 +89,7 @@ async def audit_page(request: Request, db: DbDep, user: Admin) -> Response:
 @router.get(".csv")
 async def audit_csv(request: Request, db: DbDep, user: Admin) -> Response:
     filters, _form = _filters(request, user)
-    entries = await log.all_entries(db, tenant_id=user.scope, filters=filters)
+    entries = await log.all_entries(db, tenant_id=user.tenant_id, filters=filters)
     tz = zone(user.timezone)
     rows = (
         [

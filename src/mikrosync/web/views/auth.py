@@ -1,6 +1,6 @@
 """Log in and out. Login checks the same credentials as `POST /api/v1/auth/token`, behind the
-same throttle of repeated failures (so the form is no way around it); the session is a signed
-cookie (see `web/session.py`) with a CSRF token that is new at every login."""
+same throttle of repeated failures (so the form is no way around it); the login is a signed
+cookie (see `web/login_cookie.py`) with a CSRF token that is new at every login."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from fastapi import Query, Request, Response
 from sqlalchemy import select
 
 from mikrosync.audit import log
-from mikrosync.request_schema import NUL_MESSAGE, has_nul
+from mikrosync.http.fields import NUL_MESSAGE, has_nul
 from mikrosync.tenants.models import StaffUser
 from mikrosync.tenants.service import authenticate, get_tenant, load_principal
-from mikrosync.web.deps import DbDep, RuntimeDep, WebSessionDep
+from mikrosync.web.deps import DbDep, RuntimeDep, WebLoginDep
 from mikrosync.web.forms import FORM_ERROR, Form
+from mikrosync.web.login_cookie import WebLogin
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.routing import local_path, web_router
-from mikrosync.web.session import WebSession
 
 router = web_router()
 
@@ -26,19 +26,19 @@ router = web_router()
 async def login_page(
     request: Request,
     db: DbDep,
-    session: WebSessionDep,
+    login: WebLoginDep,
     next_url: Annotated[str, Query(alias="next")] = "/",
 ) -> Response:
-    if session is not None and session.user_id is not None:
-        principal = await load_principal(db, user_id=session.user_id)
+    if login is not None and login.user_id is not None:
+        principal = await load_principal(db, user_id=login.user_id)
         tenant_id = principal.tenant_id if principal is not None else None
         if tenant_id is not None and (await get_tenant(db, tenant_id=tenant_id)).is_active:
             return redirect(request, local_path(next_url))
-        # A session of a user (or tenant) disabled or removed since: forget it, or the page
+        # A login of a user (or tenant) disabled or removed since: forget it, or the page
         # they asked for and this one would send the browser back and forth forever.
-        session = WebSession.new()
+        login = WebLogin.new()
     form = Form(values={"next": local_path(next_url)})
-    return render(request, "login.html", {"form": form}, session=session or WebSession.new())
+    return render(request, "login.html", {"form": form}, login=login or WebLogin.new())
 
 
 def _refused(request: Request, form: Form, message: str, status_code: int = 400) -> Response:
@@ -84,7 +84,7 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     await log.record(
         db, tenant_id=user.tenant_id, actor=user.email, action="staff.login", ip=address
     )
-    return redirect(request, target, session=WebSession.new(user.id))
+    return redirect(request, target, login=WebLogin.new(user.id))
 
 
 async def _audit_failed_login(db: DbDep, email: str, address: str | None) -> None:
@@ -100,5 +100,5 @@ async def _audit_failed_login(db: DbDep, email: str, address: str | None) -> Non
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    # A new anonymous session replaces the cookie: the old one (and its token) is gone.
-    return redirect(request, "/login", flash="You are logged out.", session=WebSession.new())
+    # A new anonymous login replaces the cookie: the old one (and its token) is gone.
+    return redirect(request, "/login", flash="You are logged out.", login=WebLogin.new())

@@ -16,7 +16,7 @@ router = web_router()
 
 @router.get("/charts")
 async def charts(request: Request, db: DbDep, user: Reader) -> Response:
-    owed = await stats.owed_suspensions(db, tenant_id=user.scope)
-    data = await chart_data(db, tenant_id=user.scope, owed_now=owed)
+    owed = await stats.owed_suspensions(db, tenant_id=user.tenant_id)
+    data = await chart_data(db, tenant_id=user.tenant_id, owed_now=owed)
     context = {"data": data, "hours": HOURS, "section": "charts"}
     return render(request, "charts.html", context)

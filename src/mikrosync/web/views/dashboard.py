@@ -20,12 +20,12 @@ router = web_router()
 async def dashboard(request: Request, db: DbDep, runtime: RuntimeDep, user: Reader) -> Response:
     found = await stats.dashboard(
         db,
-        tenant_id=user.scope,
+        tenant_id=user.tenant_id,
         queue=runtime.queue,
-        routers=await routers.list_routers(db, tenant_id=user.scope),
+        routers=await routers.list_routers(db, tenant_id=user.tenant_id),
     )
     try:
-        failed = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.scope)
+        failed = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.tenant_id)
     except QueueUnavailable:
         failed = []
     # Only failures that still matter: a job whose subscriber a retry has since synced is not.

@@ -19,7 +19,7 @@ router = web_router("/jobs")
 @router.get("")
 async def failed_jobs(request: Request, db: DbDep, runtime: RuntimeDep, user: Reader) -> Response:
     try:
-        jobs = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.scope)
+        jobs = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.tenant_id)
         error = None
     except QueueUnavailable as exc:
         jobs, error = [], str(exc)
@@ -35,7 +35,7 @@ async def clear_failed(
     form = await Form.read(request)
     everything = form.text("which") == "all"
     try:
-        jobs = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.scope)
+        jobs = await tenant_failed_jobs(db, runtime.queue, tenant_id=user.tenant_id)
         cleared = [job for job in jobs if everything or job.resolved]
         for job in cleared:
             await runtime.queue.remove_job(job.id)

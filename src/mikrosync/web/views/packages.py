@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import Request, Response
 
 from mikrosync.errors import Conflict
+from mikrosync.http.fields import Id
 from mikrosync.packages import service
 from mikrosync.packages.models import Package
 from mikrosync.packages.schemas import PackageCreate, PackageUpdate
-from mikrosync.request_schema import Id
+from mikrosync.usecases import packages
 from mikrosync.web.audit import audited
 from mikrosync.web.deps import Admin, DbDep, Reader, RuntimeDep
 from mikrosync.web.forms import Form, reloaded
@@ -35,7 +36,7 @@ _FIELDS = (
 
 @router.get("")
 async def list_packages(request: Request, db: DbDep, user: Reader) -> Response:
-    found = await service.list_packages(db, tenant_id=user.scope)
+    found = await service.list_packages(db, tenant_id=user.tenant_id)
     return render(request, "packages/list.html", {"packages": found, "section": "packages"})
 
 
@@ -57,18 +58,17 @@ async def create_package(request: Request, db: DbDep, runtime: RuntimeDep, user:
     created = await form.submit(
         PackageCreate,
         form.payload(_FIELDS),
-        lambda data: service.create_package(db, tenant_id=user.scope, data=data),
+        lambda data: packages.create_package(runtime, db, tenant_id=user.tenant_id, data=data),
     )
     if created is None:
         return _render_form(request, form, status_code=422)
-    await runtime.sync_package(created.id)
     await audited(request, db, user, "package.create", target=created.name)
     return redirect(request, "/packages", flash=f"Package {created.name} created.")
 
 
 @router.get("/{package_id}/edit")
 async def edit_package_form(request: Request, package_id: Id, db: DbDep, user: Admin) -> Response:
-    found = await service.get_package(db, tenant_id=user.scope, package_id=package_id)
+    found = await service.get_package(db, tenant_id=user.tenant_id, package_id=package_id)
     values = {name: str(getattr(found, name)) for name in ("name", "service", "rate_limit")}
     values |= {"price": str(found.price), "profile_name": found.profile_name}
     values |= {k: str(v) for k, v in split_duration(found.duration_minutes).items()}
@@ -79,20 +79,23 @@ async def edit_package_form(request: Request, package_id: Id, db: DbDep, user: A
 async def edit_package(
     request: Request, package_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
-    found = await service.get_package(db, tenant_id=user.scope, package_id=package_id)
+    found = await service.get_package(db, tenant_id=user.tenant_id, package_id=package_id)
     form = await Form.read(request)
     result = await form.submit(
         PackageUpdate,
         form.payload(_FIELDS),
-        lambda data: service.update_package(
-            db, tenant_id=user.scope, package_id=package_id, data=data, actor=user.email
+        lambda data: packages.update_package(
+            runtime,
+            db,
+            tenant_id=user.tenant_id,
+            package_id=package_id,
+            data=data,
+            actor=user.email,
         ),
     )
     if result is None:
         return _render_form(request, form, await reloaded(db, found), status_code=422)
     updated, affected = result
-    await runtime.sync_package(updated.id)
-    await runtime.hint(affected)
     await audited(request, db, user, "package.edit", target=updated.name)
     note = f" {len(affected)} subscriber(s) follow on their routers." if affected else ""
     return redirect(request, "/packages", flash=f"Package {updated.name} saved.{note}")
@@ -100,9 +103,9 @@ async def edit_package(
 
 @router.post("/{package_id}/delete")
 async def delete_package(request: Request, package_id: Id, db: DbDep, user: Admin) -> Response:
-    name = (await service.get_package(db, tenant_id=user.scope, package_id=package_id)).name
+    name = (await service.get_package(db, tenant_id=user.tenant_id, package_id=package_id)).name
     try:
-        await service.delete_package(db, tenant_id=user.scope, package_id=package_id)
+        await packages.delete_package(db, tenant_id=user.tenant_id, package_id=package_id)
     except Conflict as exc:
         return redirect(request, "/packages", flash=str(exc), kind="error")
     await audited(request, db, user, "package.delete", target=name)

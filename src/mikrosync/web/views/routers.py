@@ -13,11 +13,14 @@ from typing import Any
 from fastapi import Request, Response
 
 from mikrosync.errors import Conflict
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
 from mikrosync.routers import outages, service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
-from mikrosync.sync import reconcile
+from mikrosync.sync.reconcile_runs.queries import get_run, list_runs
+from mikrosync.usecases import routers
+from mikrosync.usecases.reconcile import reconcile_now
+from mikrosync.usecases.routers import probe_router
 from mikrosync.web import stats
 from mikrosync.web.audit import audited
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep, WebUser
@@ -26,7 +29,6 @@ from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
 from mikrosync.web.router_words import router_words
 from mikrosync.web.routing import web_router
-from mikrosync.web.syncing import probe_router, reconcile_now
 
 router = web_router("/routers")
 
@@ -38,10 +40,10 @@ RECENT_RUNS = 10
 @router.get("")
 async def list_routers(request: Request, db: DbDep, user: Reader) -> Response:
     context = {
-        "routers": await service.list_routers(db, tenant_id=user.scope),
-        "counts": await stats.router_subscriber_counts(db, tenant_id=user.scope),
-        "down_since": await outages.open_since(db, tenant_id=user.scope),
-        "flaps": await outages.flaps_since(db, tenant_id=user.scope),
+        "routers": await service.list_routers(db, tenant_id=user.tenant_id),
+        "counts": await stats.router_subscriber_counts(db, tenant_id=user.tenant_id),
+        "down_since": await outages.open_since(db, tenant_id=user.tenant_id),
+        "flaps": await outages.flaps_since(db, tenant_id=user.tenant_id),
         "section": "routers",
     }
     return render(request, pick(request, "routers/list.html", "routers/_table.html"), context)
@@ -72,7 +74,7 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
         RouterCreate,
         _payload(form, editing=False),
         lambda data: service.create_router(
-            db, tenant_id=user.scope, data=data, vault=runtime.vault
+            db, tenant_id=user.tenant_id, data=data, vault=runtime.vault
         ),
     )
     if created is None:
@@ -88,19 +90,19 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
 
 @router.get("/{router_id}")
 async def router_detail(request: Request, router_id: Id, db: DbDep, user: Reader) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
-    counts = await stats.router_subscriber_counts(db, tenant_id=user.scope)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
+    counts = await stats.router_subscriber_counts(db, tenant_id=user.tenant_id)
     context = {
         "r": found,
         "counts": counts.get(found.id, {}),
         "runs": (
-            await reconcile.list_runs(
-                db, tenant_id=user.scope, router_id=found.id, page=1, per_page=RECENT_RUNS
+            await list_runs(
+                db, tenant_id=user.tenant_id, router_id=found.id, page=1, per_page=RECENT_RUNS
             )
         )[0],
-        "outages": await outages.recent_outages(db, tenant_id=user.scope, router_id=found.id),
-        "down_since": (await outages.open_since(db, tenant_id=user.scope)).get(found.id),
-        "flaps": (await outages.flaps_since(db, tenant_id=user.scope)).get(found.id, 0),
+        "outages": await outages.recent_outages(db, tenant_id=user.tenant_id, router_id=found.id),
+        "down_since": (await outages.open_since(db, tenant_id=user.tenant_id)).get(found.id),
+        "flaps": (await outages.flaps_since(db, tenant_id=user.tenant_id)).get(found.id, 0),
         "section": "routers",
     }
     return render(request, pick(request, "routers/detail.html", "routers/_status.html"), context)
@@ -114,7 +116,7 @@ def _edit_values(found: Router) -> dict[str, str]:
 
 @router.get("/{router_id}/edit")
 async def edit_router_form(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     return _render_form(request, Form(values=_edit_values(found)), found)
 
 
@@ -122,13 +124,13 @@ async def edit_router_form(request: Request, router_id: Id, db: DbDep, user: Adm
 async def edit_router(
     request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     form = await Form.read(request)
     updated = await form.submit(
         RouterUpdate,
         _payload(form, editing=True),
         lambda data: service.update_router(
-            db, tenant_id=user.scope, router_id=router_id, data=data, vault=runtime.vault
+            db, tenant_id=user.tenant_id, router_id=router_id, data=data, vault=runtime.vault
         ),
     )
     if updated is None:
@@ -141,7 +143,7 @@ async def edit_router(
 async def _detached(db: DbDep, user: WebUser, router_id: int) -> Router:
     """The tenant's router, loaded and detached, and the request's transaction ended: what
     follows talks to the router, which may take seconds, holding no transaction meanwhile."""
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     db.expunge(found)
     await db.rollback()
     return found
@@ -205,15 +207,15 @@ async def reconcile_run(
     request: Request, router_id: Id, run_id: Id, db: DbDep, user: Reader
 ) -> Response:
     """One run's drift report, by kind, with the actions taken."""
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
-    run = await reconcile.get_run(db, tenant_id=user.scope, router_id=router_id, run_id=run_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
+    run = await get_run(db, tenant_id=user.tenant_id, router_id=router_id, run_id=run_id)
     ids = {
         item["subscriber_id"]
         for items in run.items.values()
         for item in items
         if isinstance(item.get("subscriber_id"), int)
     }
-    found_subscribers = await stats.subscribers_by_id(db, tenant_id=user.scope, ids=ids)
+    found_subscribers = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=ids)
     names = {i: s.username for i, s in found_subscribers.items()}
     context = {"r": found, "run": run, "names": names, "section": "routers"}
     return render(request, "routers/run.html", context)
@@ -221,10 +223,10 @@ async def reconcile_run(
 
 @router.post("/{router_id}/delete")
 async def delete_router(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
-    found = await service.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     name = found.name
     try:
-        await service.delete_router(db, tenant_id=user.scope, router_id=router_id)
+        await routers.delete_router(db, tenant_id=user.tenant_id, router_id=router_id)
     except Conflict as exc:
         return redirect(request, f"/routers/{router_id}", flash=str(exc), kind="error")
     await audited(request, db, user, "router.delete", target=name)

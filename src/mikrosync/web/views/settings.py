@@ -29,7 +29,7 @@ async def settings_page(request: Request, user: Owner) -> Response:
 async def save_settings(request: Request, db: DbDep, user: Owner) -> Response:
     form = await Form.read(request)
     try:
-        await set_time_zone(db, tenant_id=user.scope, timezone=form.text("timezone") or "")
+        await set_time_zone(db, tenant_id=user.tenant_id, timezone=form.text("timezone") or "")
     except InvalidInput as exc:
         form.errors[exc.field] = exc.message
         return _render(request, form, status_code=422)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from mikrosync.errors import Conflict, InvalidInput
-from mikrosync.request_schema import Id
+from mikrosync.http.fields import Id
 from mikrosync.tenants import staff_admin
 from mikrosync.tenants.models import Role
 from mikrosync.tenants.service import list_staff_users
@@ -24,7 +24,7 @@ async def _page(
     request: Request, db: DbDep, user: WebUser, form: Form, status_code: int = 200
 ) -> Response:
     context = {
-        "staff": await list_staff_users(db, tenant_id=user.scope),
+        "staff": await list_staff_users(db, tenant_id=user.tenant_id),
         "form": form,
         "role_options": ROLE_OPTIONS,
         "section": "staff",
@@ -51,7 +51,7 @@ async def invite(request: Request, db: DbDep, user: Owner) -> Response:
     try:
         invited, password = await staff_admin.invite(
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             email=form.text("email") or "",
             role=form.text("role") or "",
         )
@@ -71,7 +71,7 @@ async def change_role(request: Request, user_id: Id, db: DbDep, user: Owner) -> 
     try:
         changed = await staff_admin.set_role(
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             user_id=user_id,
             role=form.text("role") or "",
             by_user_id=user.principal.user_id,
@@ -89,7 +89,7 @@ async def set_active(request: Request, user_id: Id, db: DbDep, user: Owner) -> R
     try:
         changed = await staff_admin.set_active(
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             user_id=user_id,
             active=active,
             by_user_id=user.principal.user_id,
@@ -104,6 +104,8 @@ async def set_active(request: Request, user_id: Id, db: DbDep, user: Owner) -> R
 
 @router.post("/{user_id}/reset")
 async def reset_password(request: Request, user_id: Id, db: DbDep, user: Owner) -> Response:
-    changed, password = await staff_admin.reset_password(db, tenant_id=user.scope, user_id=user_id)
+    changed, password = await staff_admin.reset_password(
+        db, tenant_id=user.tenant_id, user_id=user_id
+    )
     await audited(request, db, user, "staff.reset_password", target=changed.email)
     return _handover(request, changed.email, password, "given a new password")

@@ -1,8 +1,8 @@
 """Subscribers: the list (filters, live badges, bulk actions), the detail page (live sync state
 and timeline), create and edit forms, and the sync actions.
 
-Every write calls the same service function as the REST API (`subscribers/service.py`) and then
-pushes the job hint with `runtime.hint`, exactly as `api/routes/subscribers.py` does.
+Every write calls the same use case as the REST API (`mikrosync.usecases.subscribers`: the
+write, its commit and the job hint), exactly as `api/routes/subscribers.py` does.
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ from pydantic import ValidationError
 
 from mikrosync.clock import now
 from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.http.fields import MAX_ID, Id
+from mikrosync.jobs.push import push_intents
 from mikrosync.packages import service as packages
-from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers import moving, queries, service
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.subscribers.schemas import (
-    SubscriberCreate,
-    SubscriberFilters,
-    SubscriberUpdate,
-)
+from mikrosync.subscribers.schemas import SubscriberCreate, SubscriberFilters, SubscriberUpdate
+from mikrosync.usecases import subscribers
 from mikrosync.web import stats
 from mikrosync.web.audit import audited
 from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep, WebUser
@@ -58,8 +56,8 @@ _STATUSES = (
 async def _lookups(db: DbDep, user: WebUser) -> dict[str, Any]:
     """The tenant's routers and packages by id (for names and offline markers) and as the
     options of selects."""
-    found_routers = await routers.list_routers(db, tenant_id=user.scope)
-    found_packages = await packages.list_packages(db, tenant_id=user.scope)
+    found_routers = await routers.list_routers(db, tenant_id=user.tenant_id)
+    found_packages = await packages.list_packages(db, tenant_id=user.tenant_id)
     return {
         "routers": {r.id: r for r in found_routers},
         "packages": {p.id: p for p in found_packages},
@@ -85,12 +83,12 @@ def _filters(request: Request) -> tuple[SubscriberFilters, str | None]:
 @router.get("")
 async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Response:
     filters, problem = _filters(request)
-    items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
+    items, total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
     last_page = max(1, math.ceil(total / filters.per_page))
     if filters.page > last_page:
         # A page past the end (a bookmark, rows deleted since): show the last one.
         filters = filters.model_copy(update={"page": last_page})
-        items, total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
+        items, total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
     kept = filters.model_dump(exclude={"page", "per_page"}, exclude_none=True)
     shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in kept.items()}
     context = {
@@ -122,7 +120,7 @@ async def badges(
 ) -> Response:
     """The live sync badges of the list's rows, as out-of-band swaps (polled every 2 s)."""
     wanted = (ids or [])[:MAX_BADGES]
-    found = await stats.subscribers_by_id(db, tenant_id=user.scope, ids=wanted)
+    found = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=wanted)
     context = {"ids": wanted, "found": found} | await _lookups(db, user)
     return render(request, "subscribers/_badges.html", context)
 
@@ -162,16 +160,16 @@ async def create_subscriber(
     created = await form.submit(
         SubscriberCreate,
         data,
-        lambda built: service.create_subscriber(
-            db, tenant_id=user.scope, data=built, vault=runtime.vault, actor=user.email
+        lambda built: subscribers.create_subscriber(
+            runtime, db, tenant_id=user.tenant_id, data=built, actor=user.email
         ),
     )
     if created is None:
         return await _render_form(request, db, user, form, status_code=422)
-    await runtime.hint([created])
+    await push_intents(runtime.queue, [created])
     await audited(request, db, user, "subscriber.create", target=created.username)
     message = f"Subscriber {created.username} created; it stays Pending until the router has it."
-    twins = await stats.same_username_elsewhere(db, tenant_id=user.scope, subscriber=created)
+    twins = await stats.same_username_elsewhere(db, tenant_id=user.tenant_id, subscriber=created)
     if twins:
         message += f" Note: {created.username} is also used on router {', '.join(twins)}."
     return redirect(request, f"/subscribers/{created.id}", flash=message)
@@ -217,7 +215,7 @@ def _bulk_actions(
             raise Conflict("choose a router")
         new, old = await moving.move_subscriber(
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             subscriber_id=subscriber_id,
             router_id=int(wanted),
             vault=runtime.vault,
@@ -259,7 +257,7 @@ async def bulk_action(request: Request, db: DbDep, runtime: RuntimeDep, user: Op
         )
     names = {
         i: s.username
-        for i, s in (await stats.subscribers_by_id(db, tenant_id=user.scope, ids=ids)).items()
+        for i, s in (await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=ids)).items()
     }
     done: list[Subscriber] = []
     refused: list[str] = []
@@ -269,7 +267,7 @@ async def bulk_action(request: Request, db: DbDep, runtime: RuntimeDep, user: Op
         except (NotFound, Conflict, InvalidInput) as exc:
             who = names.get(subscriber_id, f"#{subscriber_id}")
             refused.append(f"{who}: {await _refusal(db, user, subscriber_id, exc, action)}")
-    await runtime.hint(done + moved)
+    await push_intents(runtime.queue, done + moved)
     if done:
         await audited(
             request,
@@ -290,7 +288,7 @@ async def _refusal(
 ) -> str:
     """A refusal in the console's words: an expired subscriber says when, in the tenant's
     zone, and what to do (the service's message names the API field instead)."""
-    found = await stats.subscribers_by_id(db, tenant_id=user.scope, ids=[subscriber_id])
+    found = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=[subscriber_id])
     subscriber = found.get(subscriber_id)
     expires = subscriber.expires_at if subscriber is not None else None
     if action == "connect" and subscriber is not None and expires is not None and expires <= now():
@@ -310,15 +308,16 @@ async def retry_failed(
     if router_id is not None:
         if not router_id.isdigit() or int(router_id) > MAX_ID:
             raise NotFound("router not found")
-        found = await routers.get_router(db, tenant_id=user.scope, router_id=int(router_id))
+        found = await routers.get_router(db, tenant_id=user.tenant_id, router_id=int(router_id))
         where = f" on router {found.name}"
-    retried = await service.retry_matching(
+    retried = await subscribers.retry_matching(
+        runtime,
         db,
-        tenant_id=user.scope,
+        tenant_id=user.tenant_id,
         actor=user.email,
         router_id=int(router_id) if router_id else None,
     )
-    await runtime.hint(retried)
+    await push_intents(runtime.queue, retried)
     await audited(request, db, user, "subscriber.retry_failed", target=f"{len(retried)}{where}")
     back = local_path(form.values.get("back") or "/subscribers")
     return redirect(request, back, flash=f"{len(retried)} failed subscriber(s) retried{where}.")
@@ -328,9 +327,11 @@ async def retry_failed(
 async def subscriber_detail(
     request: Request, subscriber_id: Id, db: DbDep, user: Reader
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     events = await queries.list_events(
-        db, tenant_id=user.scope, subscriber_id=subscriber_id, limit=TIMELINE_LENGTH
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, limit=TIMELINE_LENGTH
     )
     lookups = await _lookups(db, user)
     context = lookups | {
@@ -359,12 +360,12 @@ def _updater(
     """The PATCH of the API: contact fields quietly, router fields and package as intent."""
 
     async def update(data: SubscriberUpdate) -> Subscriber:
-        return await service.update_subscriber(
+        return await subscribers.update_subscriber(
+            runtime,
             db,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             subscriber_id=subscriber_id,
             data=data,
-            vault=runtime.vault,
             actor=user.email,
         )
 
@@ -375,7 +376,9 @@ def _updater(
 async def edit_subscriber_form(
     request: Request, subscriber_id: Id, db: DbDep, user: Operator
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     form = Form(values=_edit_values(subscriber, user.timezone))
     return await _render_form(request, db, user, form, subscriber)
 
@@ -384,7 +387,9 @@ async def edit_subscriber_form(
 async def edit_subscriber(
     request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
 ) -> Response:
-    subscriber = await queries.get_subscriber(db, tenant_id=user.scope, subscriber_id=subscriber_id)
+    subscriber = await queries.get_subscriber(
+        db, tenant_id=user.tenant_id, subscriber_id=subscriber_id
+    )
     form = await Form.read(request)
     data = form.payload(("password", *_ADDRESSES, *_CONTACT), clearable=_ADDRESSES + _CONTACT)
     expires_at = _checked_expiry(form, user)
@@ -394,7 +399,7 @@ async def edit_subscriber(
     if updated is None:
         subscriber = await reloaded(db, subscriber)
         return await _render_form(request, db, user, form, subscriber, status_code=422)
-    await runtime.hint([updated])
+    await push_intents(runtime.queue, [updated])
     changed = sorted(k for k in data if k != "password") + (
         ["password"] if "password" in data else []
     )
@@ -418,7 +423,7 @@ async def change_package(
     if updated is None:
         message = "; ".join(form.errors.values())
         return redirect(request, url, flash=f"Package not changed: {message}", kind="error")
-    await runtime.hint([updated])
+    await push_intents(runtime.queue, [updated])
     await audited(
         request,
         db,
@@ -433,7 +438,7 @@ async def change_package(
 
 
 async def _run(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
-    return await action(db, tenant_id=user.scope, subscriber_id=subscriber_id, actor=user.email)
+    return await action(db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, actor=user.email)
 
 
 def _add_action(name: str, action: Action, done: str, after: str = "/subscribers/{id}") -> None:
@@ -444,7 +449,7 @@ def _add_action(name: str, action: Action, done: str, after: str = "/subscribers
             result = await _run(action, db, user, subscriber_id)
         except Conflict as exc:
             return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
-        await runtime.hint([result])
+        await push_intents(runtime.queue, [result])
         await audited(request, db, user, f"subscriber.{name}", target=result.username)
         target = after.format(
             id=subscriber_id,

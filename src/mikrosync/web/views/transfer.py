@@ -17,15 +17,15 @@ from fastapi import Request, Response
 from starlette.datastructures import UploadFile
 
 from mikrosync.errors import InvalidInput
-from mikrosync.imports.adopt import adopt, preview
-from mikrosync.imports.csv_import import ImportInterrupted, import_csv
-from mikrosync.imports.rows import CsvFileError, decode
+from mikrosync.http.fields import MAX_ID, Id
+from mikrosync.jobs.push import push_intents
+from mikrosync.onboarding.adopt import adopt, preview
+from mikrosync.onboarding.csv_import import ImportInterrupted, import_csv
+from mikrosync.onboarding.rows import CsvFileError, decode
 from mikrosync.packages import service as packages
-from mikrosync.request_schema import MAX_ID, Id
 from mikrosync.routeros import RouterOSError
 from mikrosync.routers import service as routers
 from mikrosync.subscribers import queries
-from mikrosync.sync.reconcile import standalone_deps
 from mikrosync.web.audit import audited
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.exports import csv_response, local
@@ -67,9 +67,11 @@ async def export_subscribers(request: Request, db: DbDep, user: Reader) -> Respo
     filters, _problem = _filters(request)
     filters = filters.model_copy(update={"page": 1, "per_page": EXPORT_LIMIT})
     # model_copy does not validate: the export goes past the list's 500 rows per page.
-    items, _total = await queries.list_subscribers(db, tenant_id=user.scope, filters=filters)
-    found_routers = {r.id: r.name for r in await routers.list_routers(db, tenant_id=user.scope)}
-    found_packages = {p.id: p.name for p in await packages.list_packages(db, tenant_id=user.scope)}
+    items, _total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
+    found_routers = {r.id: r.name for r in await routers.list_routers(db, tenant_id=user.tenant_id)}
+    found_packages = {
+        p.id: p.name for p in await packages.list_packages(db, tenant_id=user.tenant_id)
+    }
     tz = zone(user.timezone)
     rows = (
         [
@@ -97,7 +99,7 @@ async def export_subscribers(request: Request, db: DbDep, user: Reader) -> Respo
 async def _import_page(
     request: Request, db: DbDep, user: WebUser, form: Form, status_code: int = 200, **extra: object
 ) -> Response:
-    found = await routers.list_routers(db, tenant_id=user.scope)
+    found = await routers.list_routers(db, tenant_id=user.tenant_id)
     context = {
         "form": form,
         "router_options": [(r.id, r.name) for r in found],
@@ -164,7 +166,7 @@ async def _checked(
     try:
         report = await import_csv(
             runtime.sessionmaker,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             router_id=router_id,
             text=text,
             vault=runtime.vault,
@@ -205,7 +207,7 @@ async def apply_import(
     try:
         result = await import_csv(
             runtime.sessionmaker,
-            tenant_id=user.scope,
+            tenant_id=user.tenant_id,
             router_id=router_id,
             text=text,
             vault=runtime.vault,
@@ -215,11 +217,11 @@ async def apply_import(
         form.errors["file"] = str(exc)
         return await _import_page(request, db, user, form, status_code=422)
     except ImportInterrupted as exc:
-        await runtime.hint(exc.created)
+        await push_intents(runtime.queue, exc.created)
         return redirect(
             request, f"/subscribers?router_id={router_id}", flash=str(exc), kind="error"
         )
-    await runtime.hint(result.created)
+    await push_intents(runtime.queue, result.created)
     await audited(
         request,
         db,
@@ -244,14 +246,14 @@ async def adoption_preview(
     request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
     """The adoption's dry run: reads the router, writes nothing."""
-    found = await routers.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await routers.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     db.expunge(found)
     await db.rollback()  # the router may take seconds: hold no transaction meanwhile
     error = None
     plan = None
     try:
-        async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
-            plan = await preview(deps, tenant_id=user.scope, router=found)
+        async with runtime.private_routers() as deps:
+            plan = await preview(deps, tenant_id=user.tenant_id, router=found)
     except RouterOSError as exc:
         error = exc.message
     by_service = Counter(c.service for c in plan.candidates) if plan else Counter()
@@ -269,12 +271,12 @@ async def adoption_preview(
 async def adopt_router(
     request: Request, router_id: Id, db: DbDep, runtime: RuntimeDep, user: Admin
 ) -> Response:
-    found = await routers.get_router(db, tenant_id=user.scope, router_id=router_id)
+    found = await routers.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     db.expunge(found)
     await db.rollback()
     try:
-        async with standalone_deps(runtime.sessionmaker, runtime.vault, runtime.settings) as deps:
-            plan = await preview(deps, tenant_id=user.scope, router=found)
+        async with runtime.private_routers() as deps:
+            plan = await preview(deps, tenant_id=user.tenant_id, router=found)
             result = await adopt(deps, found, plan, actor=user.email)
     except RouterOSError as exc:
         return redirect(

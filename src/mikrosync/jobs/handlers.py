@@ -1,0 +1,115 @@
+"""The worker's job handlers: each job name of `mikrotik-sync` wired to its sync routine.
+
+Every subscriber job runs the same converge routine (the job name is only the reason). Handlers
+that find more work (the sweeper, the health check, expiry, reconciliation) push it themselves;
+a failed push there fails the job, which bullmq retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from mikrosync.jobs import names
+from mikrosync.jobs.producer import JobQueue
+from mikrosync.jobs.worker import Handler, JobInfo
+from mikrosync.logs import log_context
+from mikrosync.sync.batch import RouterRuns, sync_router, sync_subscriber
+from mikrosync.sync.context import SyncContext
+from mikrosync.sync.converge import Attempt
+from mikrosync.sync.expiry import active_tenant_ids, expire_due
+from mikrosync.sync.health import check_all_routers
+from mikrosync.sync.profiles import sync_package
+from mikrosync.sync.reconcile import reconcile_job
+from mikrosync.sync.router_state import active_routers
+from mikrosync.sync.sweep import Hint, take_stale
+
+log = logging.getLogger(__name__)
+
+
+async def _push(queue: JobQueue, hints: list[Hint]) -> int:
+    if hints:
+        await queue.push_subscribers(
+            [(hint.job_name, hint.subscriber_id) for hint in hints],
+            routers={h.subscriber_id: h.router_id for h in hints if h.router_id is not None},
+        )
+    return len(hints)
+
+
+async def _converge_router(deps: SyncContext, runs: RouterRuns, job: JobInfo) -> str:
+    """A job that carries many subscribers of one router (see `JobQueue.push_subscribers`)."""
+    router_id = int(job.data["router_id"])
+    attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
+    with log_context(job_id=job.id, job=job.name, router_id=router_id):
+        outcome = await sync_router(deps, runs, router_id, attempt)
+        log.info("%s attempt %d (router %s): %s", job.name, job.attempt, router_id, outcome.value)
+    return outcome.value
+
+
+def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
+    runs = RouterRuns()
+
+    async def converge(job: JobInfo) -> str:
+        if "subscriber_id" not in job.data and "router_id" in job.data:
+            return await _converge_router(deps, runs, job)
+        subscriber_id = int(job.data["subscriber_id"])
+        attempt = Attempt(job.name, job.id, job.attempt, job.is_last_attempt)
+        with log_context(job_id=job.id, job=job.name, subscriber_id=subscriber_id):
+            outcome = await sync_subscriber(deps, runs, subscriber_id, attempt)
+            log.info("%s attempt %d: %s", job.name, job.attempt, outcome.value)
+        return outcome.value
+
+    async def sweep(_job: JobInfo) -> int:
+        return await _push(queue, await take_stale(deps))
+
+    async def health(_job: JobInfo) -> dict[str, int]:
+        results, hints = await check_all_routers(deps)
+        pushed = await _push(queue, hints)
+        online = sum(result.online for result in results)
+        return {"routers": len(results), "online": online, "pushed": pushed}
+
+    async def schedule_expiry(_job: JobInfo) -> int:
+        tenants = await active_tenant_ids(deps)
+        for tenant_id in tenants:
+            await queue.push(
+                names.PROCESS_EXPIRED,
+                {"tenant_id": tenant_id},
+                dedup_id=names.tenant_expiry_dedup_id(tenant_id),
+            )
+        return len(tenants)
+
+    async def process_expired(job: JobInfo) -> int:
+        return await _push(queue, await expire_due(deps, int(job.data["tenant_id"])))
+
+    async def package(job: JobInfo) -> int:
+        return len(await sync_package(deps, int(job.data["package_id"])))
+
+    async def schedule_reconciles(_job: JobInfo) -> int:
+        async with deps.sessionmaker() as session:
+            router_ids = [router.id for router in await active_routers(session)]
+        for router_id in router_ids:
+            await queue.push(
+                names.RECONCILE_ROUTER,
+                {"router_id": router_id},
+                dedup_id=names.reconcile_dedup_id(router_id),
+                keep_last_if_active=False,
+            )
+        return len(router_ids)
+
+    async def reconcile(job: JobInfo) -> dict[str, object]:
+        router_id = int(job.data["router_id"])
+        with log_context(job_id=job.id, job=job.name, router_id=router_id):
+            outcome = await reconcile_job(deps, router_id)
+            pushed = await _push(queue, list(outcome.fix_jobs))
+            log.info("reconciled router %s: %s, %d fix job(s)", router_id, outcome.counts, pushed)
+        return {"run_id": outcome.run_id, "status": str(outcome.status), "fixes": pushed}
+
+    handlers: dict[str, Handler] = dict.fromkeys(names.SUBSCRIBER_JOBS, converge)
+    handlers[names.SWEEP_PENDING] = sweep
+    handlers[names.CHECK_ROUTER_HEALTH] = health
+    handlers[names.SCHEDULE_EXPIRED] = schedule_expiry
+    handlers[names.PROCESS_EXPIRED] = process_expired
+    handlers[names.SYNC_PACKAGE] = package
+    handlers[names.SCHEDULE_RECONCILES] = schedule_reconciles
+    handlers[names.RECONCILE_ROUTER] = reconcile
+    return handlers

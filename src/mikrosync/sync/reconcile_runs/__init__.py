@@ -1,0 +1,1 @@
+"""Reconciliation runs: the stored table, its API schemas and its queries, in one home."""
