@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from mikrosync import __version__
+from mikrosync.api.audit import install_api_audit
 from mikrosync.api.errors import install_error_handlers
 from mikrosync.api.responses import document_unparsable_bodies
 from mikrosync.api.routes import (
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_validation_errors(app)  # after: it replaces FastAPI's echoing 422 handler
     install_security_headers(app)
+    install_api_audit(app, API_PREFIX)
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,

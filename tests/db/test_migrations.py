@@ -25,6 +25,8 @@ TABLES = {
     "voucher_batches",
     "vouchers",
     "voucher_events",
+    "router_outages",
+    "audit_log",
     "alembic_version",
     "payments",
     "wallets",

@@ -46,6 +46,8 @@ OPERATOR_PREFIXES = (
     "/routers/{router_id}/sessions",
     f"{API}/payments",
     "/payments",
+    "/import",  # subscribers from CSV
+    "/jobs/clear",  # failed sync jobs
 )
 
 
@@ -117,6 +119,12 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
         vouchers = await web.api.get(
             f"/api/v1/voucher-batches/{batch['id']}/vouchers", headers=owner.headers
         )
+        staff_user = await post_ok(
+            web.api,
+            owner,
+            "/api/v1/users",
+            {"email": f"{unique('staff')}@isp.test", "password": "Staff-pass-1", "role": "viewer"},
+        )
         yield Victim(
             ids={
                 "router_id": router["id"],
@@ -128,6 +136,7 @@ async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
                 "voucher_id": vouchers.json()[0]["id"],
                 "payment_id": payment["payment"]["id"],
                 "webhook_id": webhook["id"],
+                "user_id": staff_user["id"],
             },
             owner=owner,
         )

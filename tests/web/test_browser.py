@@ -109,6 +109,8 @@ async def test_router_refusal_shows_in_red_and_retry_syncs(
     site.sim.trap_next(path="/ppp/secret/add", n=2, message="failure: pool exhausted", category=1)
     await fill_new_subscriber(owner_ui, site, "unlucky")
     await page.get_by_role("button", name="Create subscriber").click()
+    # The form is sent by htmx, which then loads the new subscriber's page: mark that page.
+    await expect(page.locator(".flash")).to_contain_text("Subscriber unlucky created")
     await mark_document(page)
     badge = page.locator("#live .sync .badge")
     await expect(badge).to_have_text("Error")

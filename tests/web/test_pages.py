@@ -8,12 +8,14 @@ import httpx
 from sqlalchemy import update
 
 from mikrosync.app import create_app
+from mikrosync.clock import now
 from mikrosync.routeros.tags import OwnerTag
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from tests.conftest import TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
 from tests.web.conftest import WebLogin, WebTenant
@@ -37,6 +39,22 @@ async def test_dashboard_counts_states_routers_queue_owed_and_drift(
                 is_online=False,
                 last_error="connection refused",
                 last_drift_counts={"missing": 2, "orphan": 0},
+            )
+        )
+        # The dashboard shows what the newest run left (here: a real run that repaired none).
+        found = await session.get(Router, router["id"])
+        assert found is not None
+        session.add(
+            ReconcileRun(
+                tenant_id=found.tenant_id,
+                router_id=found.id,
+                started_at=now(),
+                finished_at=now(),
+                dry_run=False,
+                status="succeeded",
+                counts={"missing": 2, "orphan": 0},
+                items={},
+                actions=[],
             )
         )
         await session.commit()
@@ -167,5 +185,6 @@ async def test_reconcile_dry_run_report_by_kind_then_repair(web: WebTenant) -> N
         detail = await web.viewer.get(url)
         assert detail.text.count("/runs/") == 2 and "Reconcile now" not in detail.text
     board = await web.owner.get("/")
-    assert f">{router['name']}</a></td>" in board.text and "orphan: 1" in board.text
+    # The real run repaired the orphan (unmanaged is never ours to fix): no drift left shows.
+    assert f'id="drift-{router["id"]}"' not in board.text and "orphan: 1" not in board.text
     assert (await web.stranger.get(fixed.headers["location"])).status_code == 404

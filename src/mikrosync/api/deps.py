@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from mikrosync.http.deps import RuntimeDep as RuntimeDep
@@ -33,7 +33,10 @@ _UNAUTHORIZED = HTTPException(
 
 
 async def get_principal(
-    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    token: Annotated[str, Depends(oauth2_scheme)],
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> Principal:
     claims = read_token(token, secret_key=runtime.secret_key)
     if claims is None:
@@ -41,6 +44,7 @@ async def get_principal(
     principal = await load_principal(session, user_id=claims.user_id)
     if principal is None:
         raise _UNAUTHORIZED
+    request.state.api_principal = principal  # for the audit log (api/audit.py)
     return principal
 
 

@@ -1,5 +1,6 @@
 """Imports every model so `Base.metadata` is complete (Alembic autogenerate, create_all)."""
 
+from mikrosync.audit.models import AuditEntry
 from mikrosync.db.base import Base
 from mikrosync.messages.models import CustomerMessage, MessageSettings
 from mikrosync.packages.models import Package
@@ -12,13 +13,14 @@ from mikrosync.payments.models import (
     Wallet,
     WalletEntry,
 )
-from mikrosync.routers.models import Router
+from mikrosync.routers.models import Router, RouterOutage
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.sync.reconcile_runs.models import ReconcileRun
 from mikrosync.tenants.models import StaffUser, Tenant
 from mikrosync.vouchers.models import Voucher, VoucherBatch, VoucherEvent
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "CustomerMessage",
     "MessageSettings",
@@ -29,6 +31,7 @@ __all__ = [
     "PaymentWebhook",
     "ReconcileRun",
     "Router",
+    "RouterOutage",
     "StaffUser",
     "StkRequest",
     "Subscriber",

@@ -187,6 +187,10 @@ class JobQueue:
             for job in jobs
         ]
 
+    async def remove_job(self, job_id: str) -> None:
+        """Remove one job (e.g. a failed one an operator cleared); absent is fine."""
+        await self._call("remove", job_id)
+
     async def upsert_schedule(self, schedule: Schedule) -> None:
         """Create or replace a job scheduler (e.g. one per router) without restarting workers."""
         await self._call("upsertJobScheduler", *schedule.upsert_args())

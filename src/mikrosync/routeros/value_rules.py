@@ -50,14 +50,32 @@ def rate_limit(value: str) -> str:
         raise ValueError("rate limit must not be empty; use RouterOS syntax such as 10M/5M")
     if len(parts) > 6:
         raise ValueError("rate limit has more than 6 parts")
+    if len(parts) > 1 and _RATE_PAIR.fullmatch("".join(parts)):
+        # "10 M/5 M": spaces separate the optional burst values, so none inside a rate.
+        raise ValueError(
+            f"write the rate without spaces inside ({value.strip()!r}): upload/download such "
+            "as 10M/5M"
+        )
     checks = [_RATE_PAIR, _RATE_PAIR, _RATE_PAIR, _TIME_PAIR, _PRIORITY, _RATE_PAIR]
-    for position, (part, pattern) in enumerate(zip(parts, checks, strict=False), start=1):
+    for position, (part, pattern) in enumerate(zip(parts, checks, strict=False)):
         if not pattern.fullmatch(part):
+            what, example = _RATE_PARTS[position]
             raise ValueError(
-                f"rate limit part {position} ({part!r}) is not valid RouterOS syntax; "
-                "expected something like 10M/5M"
+                f"{part!r} is not {what}: write numbers with an optional k, M or G, such as "
+                f"{example}" + ("" if position == 0 else " (the whole rate such as 10M/5M)")
             )
     return " ".join(parts)
+
+
+# What each space-separated value of a rate limit is, with an example of it.
+_RATE_PARTS = (
+    ("a rate (upload/download)", "10M/5M"),
+    ("a burst rate (upload/download)", "20M/10M"),
+    ("a burst threshold (upload/download)", "8M/4M"),
+    ("a burst time in seconds (upload/download)", "10/10"),
+    ("a priority from 1 to 8", "8"),
+    ("a minimum rate (upload/download)", "2M/1M"),
+)
 
 
 def ipv4_address(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mikrosync.db.base import Base, TenantOwnedMixin, TimestampMixin, UTCDateTime
@@ -33,3 +33,17 @@ class Router(TenantOwnedMixin, TimestampMixin, Base):
     routeros_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_drift_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class RouterOutage(TenantOwnedMixin, Base):
+    __tablename__ = "router_outages"
+    __table_args__ = (Index("ix_router_outages_router_started", "router_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    router_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("routers.id", ondelete="CASCADE"), nullable=False
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # NULL while the router is still down.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,17 +45,46 @@ def _conditions(tenant_id: int, filters: SubscriberFilters) -> list[ColumnElemen
         conditions.append(Subscriber.expires_at <= now())
     elif filters.expired is False:
         conditions.append(or_(Subscriber.expires_at.is_(None), Subscriber.expires_at > now()))
+    if filters.expires_within_days is not None:
+        conditions.append(Subscriber.expires_at > now())
+        conditions.append(
+            Subscriber.expires_at <= now() + timedelta(days=filters.expires_within_days)
+        )
     if filters.q:
         pattern = f"%{filters.q.lower()}%"
-        conditions.append(
-            or_(
-                func.lower(Subscriber.username).like(pattern),
-                func.lower(Subscriber.full_name).like(pattern),
-                func.lower(Subscriber.phone).like(pattern),
-                func.lower(Subscriber.email).like(pattern),
-            )
-        )
+        matches = [
+            func.lower(Subscriber.username).like(pattern),
+            func.lower(Subscriber.full_name).like(pattern),
+            func.lower(Subscriber.phone).like(pattern),
+            func.lower(Subscriber.email).like(pattern),
+        ]
+        digits = phone_digits(filters.q)
+        if digits is not None:
+            matches.append(_digits_only(Subscriber.phone).like(f"%{digits}%"))
+        conditions.append(or_(*matches))
     return conditions
+
+
+# What people put between a phone number's digits; search ignores them on both sides.
+_PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".", "/")
+_PHONE_SHAPE = re.compile(r"[\d\s+\-().\/]+")
+MIN_PHONE_DIGITS = 4
+
+
+def phone_digits(query: str) -> str | None:
+    """The digits of a query that looks like (part of) a phone number, else None:
+    "555 0014", "5550014" and "+1 (555) 0014" all search by their digits."""
+    if not _PHONE_SHAPE.fullmatch(query.strip()):
+        return None
+    digits = re.sub(r"\D", "", query)
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
+def _digits_only(column: Any) -> ColumnElement[str | None]:
+    stripped: ColumnElement[str | None] = column
+    for separator in _PHONE_SEPARATORS:
+        stripped = func.replace(stripped, separator, "")
+    return stripped
 
 
 async def list_subscribers(
@@ -64,7 +96,13 @@ async def list_subscribers(
     query = (
         select(Subscriber)
         .where(*conditions)
-        .order_by(Subscriber.id)
+        .order_by(
+            *(
+                (Subscriber.expires_at, Subscriber.id)
+                if filters.expires_within_days is not None  # soonest first
+                else (Subscriber.id,)
+            )
+        )
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
     )

@@ -103,6 +103,8 @@ class SubscriberFilters(RequestModel):
     package_id: Id | None = None
     is_suspended: bool | None = None
     expired: bool | None = None
+    # Not expired yet, but expiring within this many days ("expiring soon").
+    expires_within_days: int | None = Field(default=None, ge=1, le=366)
     q: str | None = Field(default=None, max_length=100)
     page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)

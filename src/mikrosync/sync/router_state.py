@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
+from mikrosync.routers import outages
 from mikrosync.routers.models import Router
 from mikrosync.tenants.models import Tenant
 
@@ -25,12 +26,16 @@ async def mark_online(
     if version is not None:
         values["routeros_version"] = version
     await session.execute(update(Router).where(Router.id == router_id).values(**values))
+    await outages.close_outage(session, router_id=router_id)
 
 
 async def mark_offline(session: AsyncSession, router_id: int, error: str) -> None:
     await session.execute(
         update(Router).where(Router.id == router_id).values(is_online=False, last_error=error)
     )
+    tenant_id = await session.scalar(select(Router.tenant_id).where(Router.id == router_id))
+    if tenant_id is not None:
+        await outages.open_outage(session, tenant_id=tenant_id, router_id=router_id, error=error)
 
 
 async def active_routers(session: AsyncSession) -> Sequence[Router]:

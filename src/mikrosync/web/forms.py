@@ -83,7 +83,7 @@ class Form:
         except ValidationError as exc:
             for error in exc.errors():
                 name = str(error["loc"][0]) if error["loc"] else FORM_ERROR
-                self.errors.setdefault(name, _message(error["msg"]))
+                self.errors.setdefault(name, _message(error["msg"], error["type"]))
             return None
         return None if self.errors else built
 
@@ -115,9 +115,24 @@ async def reloaded(db: AsyncSession, row: R) -> R:
     return row
 
 
-def _message(text: str) -> str:
+# Pydantic's words for a value of the wrong shape name the library's types; say instead what
+# to type (the field's own rules, the `Value error` ones, are already in the operator's words).
+_BY_TYPE = {
+    "decimal_parsing": "enter a number such as 19.90",
+    "decimal_type": "enter a number such as 19.90",
+    "decimal_max_places": "use at most 2 decimals, such as 19.90",
+    "decimal_max_digits": "that number is too large",
+    "int_parsing": "enter a whole number such as 30",
+    "int_from_float": "enter a whole number such as 30",
+    "greater_than_equal": "enter 0 or more",
+}
+
+
+def _message(text: str, kind: str = "") -> str:
     if text == "Field required":
         return "this field is required"
+    if kind in _BY_TYPE:
+        return _BY_TYPE[kind]
     for prefix in _PYDANTIC_PREFIXES:
         if text.startswith(prefix):
             return text.removeprefix(prefix)

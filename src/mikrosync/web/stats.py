@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mikrosync.clock import now
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber, SyncStatus
+from mikrosync.sync.reconcile_runs.models import ReconcileRun
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,114 @@ class Dashboard:
     def routers_offline(self) -> int:
         return sum(1 for router in self.routers if router.is_online is False)
 
+    drift: list[RouterDrift] = field(default_factory=list)
+    waiting: dict[int, int] = field(default_factory=dict)
+    """Per offline router: its subscribers whose change waits for it to answer."""
+    expiring: dict[int, int] = field(default_factory=dict)
+    """Subscribers not expired yet that expire within N days, per N of EXPIRING_DAYS."""
+
     @property
-    def drift(self) -> list[tuple[Router, dict[str, Any]]]:
-        """Routers whose last reconciliation found drift, with its counts per kind."""
-        return [
-            (router, counts)
-            for router in self.routers
-            if (counts := {k: v for k, v in router.last_drift_counts.items() if v})
-        ]
+    def waiting_total(self) -> int:
+        return sum(self.waiting.values())
+
+
+@dataclass(frozen=True)
+class RouterDrift:
+    """What the newest reconciliation of a router left to do: all it found for a dry run
+    (nothing was repaired), what it could not repair for a real one."""
+
+    router: Router
+    run: ReconcileRun
+    counts: dict[str, int]
+
+
+def outstanding(run: ReconcileRun) -> dict[str, int]:
+    """Drift of `run` not repaired by it, per kind. Unmanaged objects are never ours to fix,
+    so they are not drift to act on."""
+    found = {k: int(v) for k, v in run.counts.items() if v and k != "unmanaged"}
+    if run.dry_run:
+        return found
+    for action in run.actions:
+        kind = action.get("kind") or _kind_of(run, action)
+        result = str(action.get("result", ""))
+        if kind in found and not result.startswith(("failed", "skipped")):
+            found[kind] -= 1
+    return {k: v for k, v in found.items() if v > 0}
+
+
+def _kind_of(run: ReconcileRun, action: dict[str, Any]) -> str | None:
+    """The drift kind of a stored action (actions are stored without it): the kind whose
+    items hold the same menu and name."""
+    for kind, items in run.items.items():
+        for item in items:
+            if item.get("menu") == action.get("menu") and item.get("name") == action.get("name"):
+                return str(kind)
+    return None
+
+
+async def latest_drift(
+    session: AsyncSession, *, tenant_id: int, routers: Sequence[Router]
+) -> list[RouterDrift]:
+    """Per router, the drift its newest finished reconciliation (dry run or not) left."""
+    newest = (
+        select(ReconcileRun.router_id, func.max(ReconcileRun.id))
+        .where(
+            ReconcileRun.tenant_id == tenant_id,
+            ReconcileRun.status.in_(("succeeded", "partial")),
+        )
+        .group_by(ReconcileRun.router_id)
+    )
+    run_ids = [run_id for _router_id, run_id in (await session.execute(newest)).all()]
+    if not run_ids:
+        return []
+    runs = {
+        run.router_id: run
+        for run in await session.scalars(select(ReconcileRun).where(ReconcileRun.id.in_(run_ids)))
+    }
+    result = []
+    for router in routers:
+        run = runs.get(router.id)
+        if run is not None and (counts := outstanding(run)):
+            result.append(RouterDrift(router, run, counts))
+    return result
+
+
+async def waiting_for_routers(
+    session: AsyncSession, *, tenant_id: int, routers: Sequence[Router]
+) -> dict[int, int]:
+    """Per offline router of the tenant: subscribers pending or syncing on it."""
+    offline = [router.id for router in routers if router.is_online is False]
+    if not offline:
+        return {}
+    query = (
+        select(Subscriber.router_id, func.count())
+        .where(
+            Subscriber.tenant_id == tenant_id,
+            Subscriber.router_id.in_(offline),
+            Subscriber.sync_status.in_((SyncStatus.PENDING, SyncStatus.SYNCING)),
+        )
+        .group_by(Subscriber.router_id)
+    )
+    return {int(router_id): int(count) for router_id, count in (await session.execute(query)).all()}
+
+
+EXPIRING_DAYS = (1, 7, 30)
+
+
+async def expiring_soon(session: AsyncSession, *, tenant_id: int) -> dict[int, int]:
+    """How many of the tenant's subscribers expire within 1, 7 and 30 days (not expired yet,
+    not being removed)."""
+    moment = now()
+    counts = {}
+    for days in EXPIRING_DAYS:
+        query = select(func.count()).where(
+            Subscriber.tenant_id == tenant_id,
+            Subscriber.pending_removal.is_(False),
+            Subscriber.expires_at > moment,
+            Subscriber.expires_at <= moment + timedelta(days=days),
+        )
+        counts[days] = int((await session.execute(query)).scalar_one())
+    return counts
 
 
 async def queue_state(queue: JobQueue) -> QueueState:
@@ -99,6 +202,9 @@ async def dashboard(
         owed_suspensions=await owed_suspensions(session, tenant_id=tenant_id),
         routers=routers,
         queue=await queue_state(queue),
+        drift=await latest_drift(session, tenant_id=tenant_id, routers=routers),
+        waiting=await waiting_for_routers(session, tenant_id=tenant_id, routers=routers),
+        expiring=await expiring_soon(session, tenant_id=tenant_id),
     )
 
 
@@ -125,3 +231,21 @@ async def router_subscriber_counts(
     for router_id, status, count in (await session.execute(query)).all():
         counts.setdefault(router_id, {})[status] = count
     return counts
+
+
+async def same_username_elsewhere(
+    session: AsyncSession, *, tenant_id: int, subscriber: Subscriber
+) -> list[str]:
+    """The names of the tenant's other routers that have a subscriber of the same username
+    (allowed, since usernames are unique per router, but worth a word)."""
+    query = (
+        select(Router.name)
+        .join(Subscriber, Subscriber.router_id == Router.id)
+        .where(
+            Subscriber.tenant_id == tenant_id,
+            Subscriber.username == subscriber.username,
+            Subscriber.router_id != subscriber.router_id,
+        )
+        .order_by(Router.name)
+    )
+    return list((await session.scalars(query)).all())

@@ -15,6 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from starlette.templating import Jinja2Templates
 
+from mikrosync.web.router_words import router_words
+
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
@@ -37,6 +39,14 @@ def localtime(context: Context, value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(context["tz"]).strftime("%Y-%m-%d %H:%M")
+
+
+@pass_context
+def localtime_s(context: Context, value: datetime | None) -> str:
+    """With seconds: where they matter (the timeline, router last seen, outages, audit)."""
+    if value is None:
+        return "—"
+    return value.astimezone(context["tz"]).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pass_context
@@ -75,8 +85,10 @@ def build_templates() -> Jinja2Templates:
     )
     filters: dict[str, Any] = {
         "localtime": localtime,
+        "localtime_s": localtime_s,
         "input_datetime": input_datetime,
         "duration": duration,
+        "router_error": router_words,
     }
     env.filters.update(filters)
     return Jinja2Templates(env=env)

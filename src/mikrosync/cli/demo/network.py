@@ -24,6 +24,9 @@ DIAL_RATE = 2.0
 FLAKY_START_S = 45.0
 FLAKY_PERIOD_S = 60.0
 FLAKY_DOWN_S = 12.0
+# A PPP login added by hand (untagged) on the first router of a new network; the demo seeds a
+# subscriber of the same name, which mikrosync then refuses to take over (shown in Error).
+HANDMADE_LOGIN = "handmade"
 
 
 @dataclass
@@ -54,6 +57,8 @@ class DemoNetwork:
             state = self.state_file(name)
             if state.exists():
                 sim.load_state(json.loads(state.read_text()))
+            elif index == 0:
+                sim.add_row("/ppp/secret", {"name": HANDMADE_LOGIN, "password": "by-hand"})
             await sim.start(host="127.0.0.1", port=0)
             self.routers.append(sim)
             self.names.append(name)

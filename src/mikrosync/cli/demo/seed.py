@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, func, select, update
 
+from mikrosync.cli.demo.network import HANDMADE_LOGIN
 from mikrosync.clock import now
 from mikrosync.packages import service as packages
 from mikrosync.packages.models import Service
@@ -137,8 +138,11 @@ async def seed(runtime: Runtime, network: list[RouterAddress], count: int) -> li
         for index in range(count):
             plan = plans[PLAN_BY_DECILE[index % 10]]
             expiring = rng.random() < EXPIRING_SHARE
+            # The package's own duration, part of it already used (a 1-hour hotspot voucher
+            # does not last 30 days); a few expire in the next minutes, to show expiry at work.
+            term = timedelta(minutes=plan.duration_minutes)
             expires_at = now() + (
-                timedelta(minutes=rng.uniform(1, 5)) if expiring else timedelta(days=30)
+                timedelta(minutes=rng.uniform(1, 5)) if expiring else term * rng.uniform(0.3, 1.0)
             )
             data = SubscriberCreate(
                 router_id=router_ids[index % len(router_ids)],
@@ -158,6 +162,26 @@ async def seed(runtime: Runtime, network: list[RouterAddress], count: int) -> li
                     session, tenant_id=tenant.id, data=data, vault=runtime.vault, actor="demo"
                 )
             )
+        # One login a technician also made by hand on the first router (the demo network
+        # adds it there, untagged): mikrosync refuses to take it over, so the demo shows a
+        # subscriber in Error with the router's words, as the README's screenshot does.
+        made.append(
+            await subscribers.create_subscriber(
+                session,
+                tenant_id=tenant.id,
+                data=SubscriberCreate(
+                    router_id=router_ids[0],
+                    package_id=plans[0].id,
+                    service=Service(plans[0].service),
+                    username=HANDMADE_LOGIN,
+                    password="made-by-hand",
+                    full_name="Login also made by hand on the router",
+                    expires_at=now() + timedelta(minutes=plans[0].duration_minutes),
+                ),
+                vault=runtime.vault,
+                actor="demo",
+            )
+        )
     return made
 
 

@@ -6,6 +6,14 @@
 // (such as "dry run") that makes it harmless.
 document.addEventListener("submit", function (event) {
   const form = event.target;
+  // A bulk form acts on ticked rows: with none ticked, say so instead of asking to confirm.
+  const needs = form.dataset ? form.dataset.needsTicked : null;
+  if (needs && !document.querySelector('input[type="checkbox"][name="' + needs + '"]:checked')) {
+    event.preventDefault();
+    const note = document.getElementById(form.dataset.needsNote);
+    if (note) note.textContent = "Tick at least one subscriber first.";
+    return;
+  }
   const message = form.dataset ? form.dataset.confirm : null;
   if (!message) return;
   const only = form.dataset.confirmAction;

@@ -6,14 +6,19 @@ from fastapi import APIRouter, Depends
 
 from mikrosync.web.deps import csrf_guard
 from mikrosync.web.views import (
+    audit_log,
     auth,
+    charts,
     dashboard,
+    jobs,
     live,
     packages,
     payments,
     routers,
     settings,
+    staff,
     subscribers,
+    transfer,
     vouchers,
 )
 
@@ -25,12 +30,17 @@ def build_router() -> APIRouter:
         auth,
         dashboard,
         live,
+        transfer,
         subscribers,
         payments,
         routers,
         packages,
         vouchers,
         settings,
+        jobs,
+        charts,
+        staff,
+        audit_log,
     ):
         web.include_router(module.router)
     return web

@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query, Request, Response
+from sqlalchemy import select
 
+from mikrosync.audit import log
 from mikrosync.http.fields import NUL_MESSAGE, has_nul
-from mikrosync.tenants.service import authenticate
+from mikrosync.tenants.models import StaffUser
+from mikrosync.tenants.service import authenticate, get_tenant, load_principal
 from mikrosync.web.deps import DbDep, RuntimeDep, WebLoginDep
 from mikrosync.web.forms import FORM_ERROR, Form
 from mikrosync.web.login_cookie import WebLogin
@@ -21,10 +24,19 @@ router = web_router()
 
 @router.get("/login")
 async def login_page(
-    request: Request, login: WebLoginDep, next_url: Annotated[str, Query(alias="next")] = "/"
+    request: Request,
+    db: DbDep,
+    login: WebLoginDep,
+    next_url: Annotated[str, Query(alias="next")] = "/",
 ) -> Response:
     if login is not None and login.user_id is not None:
-        return redirect(request, local_path(next_url))
+        principal = await load_principal(db, user_id=login.user_id)
+        tenant_id = principal.tenant_id if principal is not None else None
+        if tenant_id is not None and (await get_tenant(db, tenant_id=tenant_id)).is_active:
+            return redirect(request, local_path(next_url))
+        # A login of a user (or tenant) disabled or removed since: forget it, or the page
+        # they asked for and this one would send the browser back and forth forever.
+        login = WebLogin.new()
     form = Form(values={"next": local_path(next_url)})
     return render(request, "login.html", {"form": form}, login=login or WebLogin.new())
 
@@ -58,6 +70,7 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     user = await authenticate(db, email=email, password=password)
     if user is None:
         await throttle.failed(email, address)
+        await _audit_failed_login(db, email, address)
         return _refused(request, form, "wrong email or password")
     await throttle.succeeded(email)
     if user.tenant_id is None:
@@ -68,7 +81,21 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
             "log in as a tenant's staff user to use the console",
         )
     target = local_path(form.values.get("next", "/"))
+    await log.record(
+        db, tenant_id=user.tenant_id, actor=user.email, action="staff.login", ip=address
+    )
     return redirect(request, target, login=WebLogin.new(user.id))
+
+
+async def _audit_failed_login(db: DbDep, email: str, address: str | None) -> None:
+    """A failed login for a known tenant user goes to that tenant's log (an unknown email
+    belongs to no tenant, so it has no log to go to)."""
+    found = await db.scalars(select(StaffUser).where(StaffUser.email == email.lower()))
+    user = found.one_or_none()
+    if user is not None and user.tenant_id is not None:
+        await log.record(
+            db, tenant_id=user.tenant_id, actor=user.email, action="staff.login_failed", ip=address
+        )
 
 
 @router.post("/logout")

@@ -13,6 +13,7 @@ from mikrosync.packages import service
 from mikrosync.packages.models import Package
 from mikrosync.packages.schemas import PackageCreate, PackageUpdate
 from mikrosync.usecases import packages
+from mikrosync.web.audit import audited
 from mikrosync.web.deps import Admin, DbDep, Reader, RuntimeDep
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.responses import redirect, render
@@ -61,6 +62,7 @@ async def create_package(request: Request, db: DbDep, runtime: RuntimeDep, user:
     )
     if created is None:
         return _render_form(request, form, status_code=422)
+    await audited(request, db, user, "package.create", target=created.name)
     return redirect(request, "/packages", flash=f"Package {created.name} created.")
 
 
@@ -94,14 +96,17 @@ async def edit_package(
     if result is None:
         return _render_form(request, form, await reloaded(db, found), status_code=422)
     updated, affected = result
+    await audited(request, db, user, "package.edit", target=updated.name)
     note = f" {len(affected)} subscriber(s) follow on their routers." if affected else ""
     return redirect(request, "/packages", flash=f"Package {updated.name} saved.{note}")
 
 
 @router.post("/{package_id}/delete")
 async def delete_package(request: Request, package_id: Id, db: DbDep, user: Admin) -> Response:
+    name = (await service.get_package(db, tenant_id=user.tenant_id, package_id=package_id)).name
     try:
         await packages.delete_package(db, tenant_id=user.tenant_id, package_id=package_id)
     except Conflict as exc:
         return redirect(request, "/packages", flash=str(exc), kind="error")
+    await audited(request, db, user, "package.delete", target=name)
     return redirect(request, "/packages", flash="Package deleted.")

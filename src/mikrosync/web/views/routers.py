@@ -14,7 +14,7 @@ from fastapi import Request, Response
 
 from mikrosync.errors import Conflict
 from mikrosync.http.fields import Id
-from mikrosync.routers import service
+from mikrosync.routers import outages, service
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import RouterCreate, RouterUpdate
 from mikrosync.sync.reconcile_runs.queries import get_run, list_runs
@@ -22,10 +22,12 @@ from mikrosync.usecases import routers
 from mikrosync.usecases.reconcile import reconcile_now
 from mikrosync.usecases.routers import probe_router
 from mikrosync.web import stats
+from mikrosync.web.audit import audited
 from mikrosync.web.deps import Admin, DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
 from mikrosync.web.responses import redirect, render
+from mikrosync.web.router_words import router_words
 from mikrosync.web.routing import web_router
 
 router = web_router("/routers")
@@ -40,6 +42,8 @@ async def list_routers(request: Request, db: DbDep, user: Reader) -> Response:
     context = {
         "routers": await service.list_routers(db, tenant_id=user.tenant_id),
         "counts": await stats.router_subscriber_counts(db, tenant_id=user.tenant_id),
+        "down_since": await outages.open_since(db, tenant_id=user.tenant_id),
+        "flaps": await outages.flaps_since(db, tenant_id=user.tenant_id),
         "section": "routers",
     }
     return render(request, pick(request, "routers/list.html", "routers/_table.html"), context)
@@ -76,6 +80,7 @@ async def create_router(request: Request, db: DbDep, runtime: RuntimeDep, user: 
     if created is None:
         form.values.pop("password", None)
         return _render_form(request, form, status_code=422)
+    await audited(request, db, user, "router.create", target=created.name)
     return redirect(
         request,
         f"/routers/{created.id}",
@@ -95,6 +100,9 @@ async def router_detail(request: Request, router_id: Id, db: DbDep, user: Reader
                 db, tenant_id=user.tenant_id, router_id=found.id, page=1, per_page=RECENT_RUNS
             )
         )[0],
+        "outages": await outages.recent_outages(db, tenant_id=user.tenant_id, router_id=found.id),
+        "down_since": (await outages.open_since(db, tenant_id=user.tenant_id)).get(found.id),
+        "flaps": (await outages.flaps_since(db, tenant_id=user.tenant_id)).get(found.id, 0),
         "section": "routers",
     }
     return render(request, pick(request, "routers/detail.html", "routers/_status.html"), context)
@@ -128,6 +136,7 @@ async def edit_router(
     if updated is None:
         form.values.pop("password", None)
         return _render_form(request, form, await reloaded(db, found), status_code=422)
+    await audited(request, db, user, "router.edit", target=updated.name)
     return redirect(request, f"/routers/{router_id}", flash="Router saved.")
 
 
@@ -147,9 +156,14 @@ async def test_router(
     found = await _detached(db, user, router_id)
     result, pushed = await probe_router(runtime, found)
     url = f"/routers/{router_id}"
+    outcome = "online" if result.online else f"offline: {router_words(result.error)}"
+    await audited(request, db, user, "router.test", target=found.name, detail=outcome)
     if not result.online:
         return redirect(
-            request, url, flash=f"{found.name} did not answer: {result.error}", kind="error"
+            request,
+            url,
+            flash=f"{found.name} did not answer: {router_words(result.error)}",
+            kind="error",
         )
     message = f"{found.name} answered."
     if pushed:
@@ -169,6 +183,14 @@ async def reconcile_router(
     outcome = await reconcile_now(runtime, found.id, dry_run=dry_run)
     drift = sum(outcome.counts.values())
     what = "Dry run" if dry_run else "Reconciliation"
+    await audited(
+        request,
+        db,
+        user,
+        "router.dry_run" if dry_run else "router.reconcile",
+        target=found.name,
+        detail=outcome.error or f"{drift} difference(s)",
+    )
     if outcome.error:
         message, kind = f"{what} of {found.name}: {outcome.error}", "error"
     else:
@@ -187,14 +209,25 @@ async def reconcile_run(
     """One run's drift report, by kind, with the actions taken."""
     found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
     run = await get_run(db, tenant_id=user.tenant_id, router_id=router_id, run_id=run_id)
-    context = {"r": found, "run": run, "section": "routers"}
+    ids = {
+        item["subscriber_id"]
+        for items in run.items.values()
+        for item in items
+        if isinstance(item.get("subscriber_id"), int)
+    }
+    found_subscribers = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=ids)
+    names = {i: s.username for i, s in found_subscribers.items()}
+    context = {"r": found, "run": run, "names": names, "section": "routers"}
     return render(request, "routers/run.html", context)
 
 
 @router.post("/{router_id}/delete")
 async def delete_router(request: Request, router_id: Id, db: DbDep, user: Admin) -> Response:
+    found = await service.get_router(db, tenant_id=user.tenant_id, router_id=router_id)
+    name = found.name
     try:
         await routers.delete_router(db, tenant_id=user.tenant_id, router_id=router_id)
     except Conflict as exc:
         return redirect(request, f"/routers/{router_id}", flash=str(exc), kind="error")
+    await audited(request, db, user, "router.delete", target=name)
     return redirect(request, "/routers", flash="Router deleted.")

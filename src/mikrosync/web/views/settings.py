@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from mikrosync.errors import InvalidInput
+from mikrosync.web.audit import audited
 from mikrosync.web.deps import DbDep, Owner
 from mikrosync.web.forms import Form
 from mikrosync.web.preferences import set_time_zone, time_zones
@@ -32,4 +33,5 @@ async def save_settings(request: Request, db: DbDep, user: Owner) -> Response:
     except InvalidInput as exc:
         form.errors[exc.field] = exc.message
         return _render(request, form, status_code=422)
+    await audited(request, db, user, "settings.timezone", target=form.text("timezone"))
     return redirect(request, "/settings", flash="Settings saved.")

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 from pydantic import ValidationError
 
-from mikrosync.errors import Conflict, NotFound
+from mikrosync.clock import now
+from mikrosync.errors import Conflict, InvalidInput, NotFound
 from mikrosync.http.fields import MAX_ID, Id
+from mikrosync.jobs.push import push_intents
 from mikrosync.packages import service as packages
 from mikrosync.routers import service as routers
 from mikrosync.runtime import Runtime
-from mikrosync.subscribers import queries
+from mikrosync.subscribers import moving, queries, service
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.schemas import SubscriberCreate, SubscriberFilters, SubscriberUpdate
 from mikrosync.usecases import subscribers
 from mikrosync.web import stats
+from mikrosync.web.audit import audited
 from mikrosync.web.deps import DbDep, Operator, Reader, RuntimeDep, WebUser
 from mikrosync.web.forms import Form, reloaded
 from mikrosync.web.htmx import pick
@@ -33,12 +37,14 @@ from mikrosync.web.routing import local_path, web_router
 from mikrosync.web.templating import zone
 
 router = web_router("/subscribers")
+Action = Callable[..., Awaitable[Subscriber]]
 
 TIMELINE_LENGTH = 50
 MAX_BADGES = 500
 _CONTACT = ("full_name", "phone", "email", "address")
 _ADDRESSES = ("remote_address", "static_ip")
 _CREATE_FIELDS = ("router_id", "package_id", "service", "username", "password")
+EXPIRING_OPTIONS = (("1", "1 day"), ("3", "3 days"), ("7", "7 days"), ("30", "30 days"))
 _STATUSES = (
     ("pending", "Pending"),
     ("syncing", "Syncing…"),
@@ -78,6 +84,11 @@ def _filters(request: Request) -> tuple[SubscriberFilters, str | None]:
 async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Response:
     filters, problem = _filters(request)
     items, total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
+    last_page = max(1, math.ceil(total / filters.per_page))
+    if filters.page > last_page:
+        # A page past the end (a bookmark, rows deleted since): show the last one.
+        filters = filters.model_copy(update={"page": last_page})
+        items, total = await queries.list_subscribers(db, tenant_id=user.tenant_id, filters=filters)
     kept = filters.model_dump(exclude={"page", "per_page"}, exclude_none=True)
     shown = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in kept.items()}
     context = {
@@ -87,6 +98,7 @@ async def list_subscribers(request: Request, db: DbDep, user: Reader) -> Respons
         "shown": Form(values=shown),
         "status_options": _STATUSES,
         "yes_no": (("true", "yes"), ("false", "no")),
+        "expiring_options": EXPIRING_OPTIONS,
         "pages": max(1, math.ceil(total / filters.per_page)),
         "query": urlencode(shown),
         "back": local_path(str(request.url)),
@@ -122,6 +134,7 @@ async def _render_form(
     status_code: int = 200,
 ) -> Response:
     # What was typed comes back, except the password: never sent to a page (as for routers).
+    # In the browser it stays in its field all the same (htmx, hx-preserve: form.html).
     form.values.pop("password", None)
     context = await _lookups(db, user) | {
         "form": form,
@@ -143,7 +156,7 @@ async def create_subscriber(
 ) -> Response:
     form = await Form.read(request)
     data = form.payload(_CREATE_FIELDS + _ADDRESSES + _CONTACT)
-    data["expires_at"] = form.local_datetime("expires_at", zone(user.timezone))
+    data["expires_at"] = _checked_expiry(form, user)
     created = await form.submit(
         SubscriberCreate,
         data,
@@ -153,33 +166,135 @@ async def create_subscriber(
     )
     if created is None:
         return await _render_form(request, db, user, form, status_code=422)
-    return redirect(
-        request,
-        f"/subscribers/{created.id}",
-        flash=f"Subscriber {created.username} created; it stays Pending until the router has it.",
-    )
+    await push_intents(runtime.queue, [created])
+    await audited(request, db, user, "subscriber.create", target=created.username)
+    message = f"Subscriber {created.username} created; it stays Pending until the router has it."
+    twins = await stats.same_username_elsewhere(db, tenant_id=user.tenant_id, subscriber=created)
+    if twins:
+        message += f" Note: {created.username} is also used on router {', '.join(twins)}."
+    return redirect(request, f"/subscribers/{created.id}", flash=message)
+
+
+PAST_EXPIRY = (
+    "this date is in the past: the subscriber would be pushed enabled, then cut at once; "
+    "tick the box below to save it anyway"
+)
+
+
+def _checked_expiry(form: Form, user: WebUser) -> datetime | None:
+    """The form's expiry; one in the past is a field error unless the operator confirmed it
+    (the box shows with the error)."""
+    expires_at = form.local_datetime("expires_at", zone(user.timezone))
+    if expires_at is not None and expires_at <= now() and not form.checked("confirm_past_expiry"):
+        form.errors["expires_at"] = PAST_EXPIRY
+    return expires_at
+
+
+BulkAction = Callable[[DbDep, WebUser, int], Awaitable[Subscriber]]
+
+
+def _bulk_actions(
+    form: Form, runtime: Runtime, moved: list[Subscriber]
+) -> dict[str, tuple[BulkAction, str]]:
+    """Each bulk action: what it does to one subscriber, and the words for "done"."""
+
+    async def simple(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        return await _run(action, db, user, subscriber_id)
+
+    async def package(db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        wanted = form.text("package_id")
+        if wanted is None or not wanted.isdigit() or int(wanted) > MAX_ID:
+            raise Conflict("choose a package")
+        return await _updater(db, runtime, user, subscriber_id)(
+            SubscriberUpdate(package_id=int(wanted))
+        )
+
+    async def move(db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+        wanted = form.text("router_id")
+        if wanted is None or not wanted.isdigit() or int(wanted) > MAX_ID:
+            raise Conflict("choose a router")
+        new, old = await moving.move_subscriber(
+            db,
+            tenant_id=user.tenant_id,
+            subscriber_id=subscriber_id,
+            router_id=int(wanted),
+            vault=runtime.vault,
+            actor=user.email,
+        )
+        moved.append(new)
+        return old
+
+    def plain(action: Action) -> BulkAction:
+        return lambda db, user, subscriber_id: simple(action, db, user, subscriber_id)
+
+    return {
+        "suspend": (plain(service.suspend_subscriber), "suspend recorded"),
+        "connect": (plain(service.connect_subscriber), "connect recorded"),
+        "renew": (plain(service.renew_subscriber), "renewed"),
+        "package": (package, "package change recorded"),
+        "move": (move, "moved (created on the new router, removed from the old one)"),
+    }
 
 
 @router.post("/bulk")
 async def bulk_action(request: Request, db: DbDep, runtime: RuntimeDep, user: Operator) -> Response:
-    """Suspend or connect the selected subscribers, one service call (and transaction) each."""
+    """Suspend, connect, renew, change the package of or move the selected subscribers, one
+    service call (and transaction) each. Refusals are listed one per line, by username, in
+    the operator's words."""
+    form = await Form.read(request)
     data = await request.form()
-    action = data.get("action")
-    if action not in subscribers.BULK_ACTIONS:
-        raise NotFound(f"no bulk action {action!r}")
-    done, refused = await subscribers.bulk_action(
-        runtime,
-        db,
-        tenant_id=user.tenant_id,
-        actor=user.email,
-        action=str(action),
-        ids=[str(value) for value in data.getlist("ids")],
-    )
-    message = f"{len(done)} subscriber(s): {action} recorded."
-    if refused:
-        message += " Refused: " + "; ".join(refused)
+    action = str(data.get("action"))
     back = local_path(str(data.get("back") or "/subscribers"))
+    moved: list[Subscriber] = []
+    actions = _bulk_actions(form, runtime, moved)
+    if action not in actions:
+        raise NotFound(f"no bulk action {action!r}")
+    act, done_words = actions[action]
+    ids = [int(str(v)) for v in data.getlist("ids") if str(v).isdigit() and int(str(v)) <= MAX_ID]
+    if not ids:
+        return redirect(
+            request, back, flash="No subscriber was selected: tick the rows first.", kind="error"
+        )
+    names = {
+        i: s.username
+        for i, s in (await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=ids)).items()
+    }
+    done: list[Subscriber] = []
+    refused: list[str] = []
+    for subscriber_id in ids:
+        try:
+            done.append(await act(db, user, subscriber_id))
+        except (NotFound, Conflict, InvalidInput) as exc:
+            who = names.get(subscriber_id, f"#{subscriber_id}")
+            refused.append(f"{who}: {await _refusal(db, user, subscriber_id, exc, action)}")
+    await push_intents(runtime.queue, done + moved)
+    if done:
+        await audited(
+            request,
+            db,
+            user,
+            f"subscriber.bulk_{action}",
+            target=f"{len(done)} subscriber(s)",
+            detail=", ".join(s.username for s in done),
+        )
+    message = f"{len(done)} subscriber(s): {done_words}."
+    if refused:
+        message += f" {len(refused)} refused:\n" + "\n".join(refused)
     return redirect(request, back, flash=message, kind="error" if refused else "info")
+
+
+async def _refusal(
+    db: DbDep, user: WebUser, subscriber_id: int, exc: Exception, action: str
+) -> str:
+    """A refusal in the console's words: an expired subscriber says when, in the tenant's
+    zone, and what to do (the service's message names the API field instead)."""
+    found = await stats.subscribers_by_id(db, tenant_id=user.tenant_id, ids=[subscriber_id])
+    subscriber = found.get(subscriber_id)
+    expires = subscriber.expires_at if subscriber is not None else None
+    if action == "connect" and subscriber is not None and expires is not None and expires <= now():
+        when = expires.astimezone(zone(user.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+        return f"expired on {when}; renew it first (Renew selected)"
+    return str(exc)
 
 
 @router.post("/retry")
@@ -202,6 +317,8 @@ async def retry_failed(
         actor=user.email,
         router_id=int(router_id) if router_id else None,
     )
+    await push_intents(runtime.queue, retried)
+    await audited(request, db, user, "subscriber.retry_failed", target=f"{len(retried)}{where}")
     back = local_path(form.values.get("back") or "/subscribers")
     return redirect(request, back, flash=f"{len(retried)} failed subscriber(s) retried{where}.")
 
@@ -275,13 +392,20 @@ async def edit_subscriber(
     )
     form = await Form.read(request)
     data = form.payload(("password", *_ADDRESSES, *_CONTACT), clearable=_ADDRESSES + _CONTACT)
-    expires_at = form.local_datetime("expires_at", zone(user.timezone))
+    expires_at = _checked_expiry(form, user)
     if expires_at is not None:
         data["expires_at"] = expires_at
     updated = await form.submit(SubscriberUpdate, data, _updater(db, runtime, user, subscriber_id))
     if updated is None:
         subscriber = await reloaded(db, subscriber)
         return await _render_form(request, db, user, form, subscriber, status_code=422)
+    await push_intents(runtime.queue, [updated])
+    changed = sorted(k for k in data if k != "password") + (
+        ["password"] if "password" in data else []
+    )
+    await audited(
+        request, db, user, "subscriber.edit", target=updated.username, detail=", ".join(changed)
+    )
     return redirect(request, f"/subscribers/{subscriber_id}", flash="Changes saved.")
 
 
@@ -299,109 +423,52 @@ async def change_package(
     if updated is None:
         message = "; ".join(form.errors.values())
         return redirect(request, url, flash=f"Package not changed: {message}", kind="error")
+    await push_intents(runtime.queue, [updated])
+    await audited(
+        request,
+        db,
+        user,
+        "subscriber.package",
+        target=updated.username,
+        detail=f"package id {updated.pending_package_id or updated.package_id}",
+    )
     return redirect(
         request, url, flash="Package change recorded; it applies once the router has it."
     )
 
 
-Action = Callable[..., Awaitable[Subscriber]]
+async def _run(action: Action, db: DbDep, user: WebUser, subscriber_id: int) -> Subscriber:
+    return await action(db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, actor=user.email)
 
 
-async def _act(
-    request: Request,
-    action: Action,
-    subscriber_id: int,
-    db: DbDep,
-    runtime: Runtime,
-    user: WebUser,
-    done: str,
-    after: str,
-) -> Response:
-    """Run one of the subscriber use cases; a refusal (Conflict) comes back as a flash."""
-    try:
-        result = await action(
-            runtime, db, tenant_id=user.tenant_id, subscriber_id=subscriber_id, actor=user.email
+def _add_action(name: str, action: Action, done: str, after: str = "/subscribers/{id}") -> None:
+    async def endpoint(
+        request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
+    ) -> Response:
+        try:
+            result = await _run(action, db, user, subscriber_id)
+        except Conflict as exc:
+            return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
+        await push_intents(runtime.queue, [result])
+        await audited(request, db, user, f"subscriber.{name}", target=result.username)
+        target = after.format(
+            id=subscriber_id,
+            where=urlencode({"q": result.username, "router_id": result.router_id}),
         )
-    except Conflict as exc:
-        return redirect(request, f"/subscribers/{subscriber_id}", flash=str(exc), kind="error")
-    return redirect(request, after, flash=done.format(name=result.username))
+        return redirect(request, target, flash=done.format(name=result.username))
+
+    endpoint.__name__ = f"{name}_subscriber"
+    router.add_api_route(f"/{{subscriber_id}}/{name}", endpoint, methods=["POST"])
 
 
-@router.post("/{subscriber_id}/suspend")
-async def suspend_subscriber(
-    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-) -> Response:
-    return await _act(
-        request,
-        subscribers.suspend_subscriber,
-        subscriber_id,
-        db,
-        runtime,
-        user,
-        "Suspension of {name} recorded.",
-        f"/subscribers/{subscriber_id}",
-    )
-
-
-@router.post("/{subscriber_id}/connect")
-async def connect_subscriber(
-    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-) -> Response:
-    return await _act(
-        request,
-        subscribers.connect_subscriber,
-        subscriber_id,
-        db,
-        runtime,
-        user,
-        "Reconnection of {name} recorded.",
-        f"/subscribers/{subscriber_id}",
-    )
-
-
-@router.post("/{subscriber_id}/renew")
-async def renew_subscriber(
-    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-) -> Response:
-    return await _act(
-        request,
-        subscribers.renew_subscriber,
-        subscriber_id,
-        db,
-        runtime,
-        user,
-        "{name} renewed.",
-        f"/subscribers/{subscriber_id}",
-    )
-
-
-@router.post("/{subscriber_id}/retry")
-async def retry_subscriber(
-    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-) -> Response:
-    return await _act(
-        request,
-        subscribers.retry_subscriber,
-        subscriber_id,
-        db,
-        runtime,
-        user,
-        "Retrying {name}.",
-        f"/subscribers/{subscriber_id}",
-    )
-
-
-@router.post("/{subscriber_id}/delete")
-async def delete_subscriber(
-    request: Request, subscriber_id: Id, db: DbDep, runtime: RuntimeDep, user: Operator
-) -> Response:
-    return await _act(
-        request,
-        subscribers.delete_subscriber,
-        subscriber_id,
-        db,
-        runtime,
-        user,
-        "{name} is being removed from its router.",
-        "/subscribers",
-    )
+_add_action("suspend", service.suspend_subscriber, "Suspension of {name} recorded.")
+_add_action("connect", service.connect_subscriber, "Reconnection of {name} recorded.")
+_add_action("renew", service.renew_subscriber, "{name} renewed.")
+_add_action("retry", service.retry_subscriber, "Retrying {name}.")
+_add_action(
+    "delete",
+    service.delete_subscriber,
+    "{name} is being removed from its router.",
+    # The list filtered to the row being removed, so its badge is seen going to Removed.
+    after="/subscribers?{where}",
+)

@@ -1,0 +1,1 @@
+"""The tenant-wide audit log of staff actions (console and API)."""
