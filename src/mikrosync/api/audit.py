@@ -35,13 +35,14 @@ def install_api_audit(app: FastAPI, prefix: str) -> None:
             and response.status_code < 400
         ):
             principal = getattr(request.state, PRINCIPAL_STATE, None)
-            if principal is not None and principal.tenant_id is not None:
+            tenant_id = principal.tenant_id_or_none if principal is not None else None
+            if principal is not None and tenant_id is not None:
                 runtime: Runtime = request.app.state.runtime
                 try:
                     async with runtime.sessionmaker() as session:
                         await audit_log.record(
                             session,
-                            tenant_id=principal.tenant_id,
+                            tenant_id=tenant_id,
                             actor=principal.email,
                             action=f"api.{request.method.lower()}",
                             target=request.url.path,
