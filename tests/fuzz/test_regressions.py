@@ -242,7 +242,8 @@ async def test_the_console_login_refuses_a_nul_as_the_token_endpoint_does(
     the email reached PostgreSQL (a 500). Now a 422 with the error beside the field, and
     nothing counted against the login throttle."""
     app = create_app(settings)
-    transport = httpx.ASGITransport(app=app, client=("192.0.2.77", 50000))
+    # Not the address tests/security/test_transport.py sprays failed logins from (its throttle).
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.78", 50000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             page = (await http.get("/login")).text
