@@ -1,4 +1,5 @@
-"""Migration 0017a (router outages, audit log) down to its parent 0016a and up again, on both backends."""
+"""Migration 0017a (router outages, audit log) down to its parent 0016a and up again, on both
+backends."""
 
 from __future__ import annotations
 
