@@ -157,7 +157,7 @@ async def test_suspend_updates_badge_and_timeline(
     await owner_ui.shot("suspended")
     assert site.rows("/ppp/secret", name="bob")[0]["disabled"] == "true"
     assert site.rows("/ppp/active", name="bob") == []
-    await expect(page.get_by_role("button", name="Connect")).to_be_visible()
+    await expect(page.get_by_role("button", name="Connect", exact=True)).to_be_visible()
 
 
 async def test_viewer_sees_no_write_controls_and_forged_post_is_refused(
