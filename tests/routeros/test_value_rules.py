@@ -16,7 +16,8 @@ def test_valid_rate_limits(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["", "fast", "10X/5M", "10M/5M/1M", "1M 1M 1M 1M 9", "10 M"])
 def test_invalid_rate_limits(value: str) -> None:
-    with pytest.raises(ValueError, match="rate limit"):
+    # The message names the rate and shows the expected form (issue 17, item 12).
+    with pytest.raises(ValueError, match=r"rate.*10M/5M|10M/5M.*rate"):
         validators.rate_limit(value)
 
 
