@@ -193,7 +193,7 @@ async def test_viewer_sees_no_write_controls_and_forged_post_is_refused(
 
 
 async def test_form_keeps_input_and_shows_field_errors(
-    owner_ui: UI, site: Site, worker: WorkerProcess
+    owner_ui: UI, site: Site, worker: WorkerProcess, e2e_settings: Settings
 ) -> None:
     page = owner_ui.page
     await fill_new_subscriber(
@@ -215,9 +215,12 @@ async def test_form_keeps_input_and_shows_field_errors(
     await expect(page.locator("#live .sync .badge")).to_have_text("Synced")
     await owner_ui.shot("created")
     dora = page.url.rsplit("/", 1)[1]
-    await page.get_by_role("button", name="Delete").click()  # asks first; accepted
-    await expect(page.locator(".flash")).to_contain_text("dora is being removed")
-    await mark_document(page)
+    # Held until the list is seen: a fast worker could remove the row before it loads.
+    async with paused(e2e_settings):
+        await page.get_by_role("button", name="Delete").click()  # asks first; accepted
+        await expect(page.locator(".flash")).to_contain_text("dora is being removed")
+        await expect(page.locator(f"#row-{dora}")).to_contain_text("being removed")
+        await mark_document(page)
     await expect(page.locator(f"#sync-{dora} .badge")).to_have_text("Removed")
     await assert_not_reloaded(page)
     assert site.rows("/ppp/secret", name="dora") == []
