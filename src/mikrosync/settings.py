@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from mikrosync.db.redis import SENTINEL_URL_FORM, is_sentinel_url, parse_sentinel_url
 from mikrosync.errors import ConfigError
 
 ENV_PREFIX = "MIKROSYNC_"
@@ -44,7 +45,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="redis://host:port/db. Default: start an embedded Redis in the data dir.",
+        description="redis://host:port/db, or Redis Sentinel: "
+        "redis+sentinel://[:password@]host1:26379,host2:26379/service[/db]. "
+        "Default: start an embedded Redis in the data dir.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -140,8 +143,17 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if is_sentinel_url(value):
+            try:
+                parse_sentinel_url(value)
+            except ValueError as exc:
+                raise ValueError(f"is not a usable Redis Sentinel URL: {exc}") from None
+            return value
         if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+            raise ValueError(
+                "must start with redis://, rediss://, unix:// or redis+sentinel:// "
+                f"(Sentinel: {SENTINEL_URL_FORM})"
+            )
         return value
 
     @field_validator("expiry_scan_cron")
@@ -221,8 +233,10 @@ def load_settings() -> Settings:
 
 
 def redacted(url: str) -> str:
-    """A URL fit for logs: any password replaced by ***."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    """A URL fit for logs: any password (in the user part or a `*password=` option) replaced
+    by ***."""
+    url = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    return re.sub(r"([?&][a-z_]*password=)[^&]*", r"\1***", url)
 
 
 def embedded_notices(settings: Settings) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,6 +18,14 @@ SessionMaker = async_sessionmaker[AsyncSession]
 
 # Seconds after which a pooled PostgreSQL connection is replaced on its next checkout.
 POOL_RECYCLE_S = 1800
+# Seconds a new PostgreSQL connection may take (asyncpg's default is 60): while the server is
+# unreachable, a request answers 503 within this instead of hanging.
+CONNECT_TIMEOUT_S = 5.0
+# Waiting for a free pooled connection (SQLAlchemy's default is 30 s).
+POOL_TIMEOUT_S = 10.0
+# SQLSTATE classes of a server that is gone or going: connection exceptions (08...) and
+# operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -28,6 +37,50 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect; a refused or timed-out connection raises the driver's OperationalError (not a
+    bare OSError), so SQLAlchemy wraps it like every other database error."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except dialect.loaded_dbapi.Error:
+        raise
+    except Exception as exc:  # asyncpg raises OSError, TimeoutError or its own errors here
+        raise dialect.loaded_dbapi.OperationalError(
+            f"cannot connect to the database: {type(exc).__name__}: {exc}", exc
+        ) from exc
+
+
+def _replace_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The cheap half of a pre-ping: a pooled connection whose server went away (a restart
+    ends every session) is already marked closed by asyncpg, without a round trip; hand out a
+    new one instead of failing the request's first statement."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("the database server closed this pooled connection")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True if `exc` says the database cannot be reached now (down, restarting, connection
+    lost, no pooled connection free in time), as opposed to a bug or a bad statement."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        if isinstance(cause, (OSError, TimeoutError)):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if "connection is closed" in str(cause) or "cannot connect" in str(cause):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -42,7 +95,19 @@ def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     # first statement instead: the request or job fails and is retried (the converge runs its
     # claim and release writes once more on a fresh connection). `pool_recycle` retires
     # connections before common idle cut-offs (proxies, pgbouncer, firewalls) close them.
-    return create_async_engine(database_url, echo=echo, pool_size=10, pool_recycle=POOL_RECYCLE_S)
+    # A server restart, though, is seen without a round trip (`_replace_closed`), and a
+    # server that is down fails a connect within CONNECT_TIMEOUT_S (docs/deployment.md).
+    engine = create_async_engine(
+        database_url,
+        echo=echo,
+        pool_size=10,
+        pool_recycle=POOL_RECYCLE_S,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={"timeout": CONNECT_TIMEOUT_S},
+    )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine.pool, "checkout", _replace_closed)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:

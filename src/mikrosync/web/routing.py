@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute, APIRouter
+from sqlalchemy import exc as sa_exc
 
+from mikrosync.db.session import database_unavailable
 from mikrosync.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mikrosync.web.errors import CsrfRejected, LoginRequired
 from mikrosync.web.htmx import is_htmx
@@ -55,6 +57,20 @@ def error_page(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", context, status_code=code)
 
 
+DATABASE_UNAVAILABLE = (
+    "The database is not answering (it may be restarting); try again in a few seconds."
+)
+
+
+def unavailable_page(request: Request) -> Response:
+    """503 while the database is away: a page that says so, not a stack trace or a 500."""
+    context = {"title": "Database unavailable", "message": DATABASE_UNAVAILABLE, "code": 503}
+    name = "_error.html" if is_htmx(request) else "error.html"
+    response = render(request, name, context, status_code=503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 class WebRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -66,6 +82,10 @@ class WebRoute(APIRoute):
                 return login_redirect(request)
             except _HANDLED as exc:
                 return error_page(request, exc)
+            except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+                if not database_unavailable(exc):
+                    raise
+                return unavailable_page(request)
 
         return handle
 
