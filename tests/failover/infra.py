@@ -26,6 +26,8 @@ import redis.asyncio
 from tests.chaos.infra import free_port
 
 SERVICE = "mikrosync-failover"
+REDIS_PASSWORD = "failover-redis-secret-7f3a"
+"""The nodes' password: the URL carries it, and no log may show it."""
 
 
 async def wait_for(
@@ -134,6 +136,8 @@ class RedisNode:
             "--dir", str(self.directory),
             "--dbfilename", f"{self.name}.rdb",
             "--logfile", str(self.directory / f"{self.name}.log"),
+            "--requirepass", REDIS_PASSWORD,
+            "--masterauth", REDIS_PASSWORD,
         ]  # fmt: skip
         if replica_of is not None:
             command += ["--replicaof", "127.0.0.1", str(replica_of)]
@@ -147,7 +151,11 @@ class RedisNode:
 
     def client(self) -> redis.asyncio.Redis:
         return redis.asyncio.Redis(
-            host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=2
+            host="127.0.0.1",
+            port=self.port,
+            password=REDIS_PASSWORD,
+            socket_connect_timeout=0.5,
+            socket_timeout=2,
         )
 
     async def info(self, section: str) -> dict[str, object]:
@@ -169,7 +177,7 @@ class SentinelSet:
         self.sentinel_ports = [free_port() for _ in range(3)]
         self.sentinels: list[subprocess.Popen[bytes]] = []
         self.url = (
-            "redis+sentinel://"
+            f"redis+sentinel://:{REDIS_PASSWORD}@"
             + ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
             + f"/{SERVICE}/0"
         )
@@ -188,6 +196,7 @@ class SentinelSet:
                 f"dir {self.directory}\n"
                 f"logfile {self.directory / f'sentinel-{index}.log'}\n"
                 f"sentinel monitor {SERVICE} 127.0.0.1 {primary.port} 2\n"
+                f"sentinel auth-pass {SERVICE} {REDIS_PASSWORD}\n"
                 f"sentinel down-after-milliseconds {SERVICE} 1000\n"
                 f"sentinel failover-timeout {SERVICE} 3000\n"
                 f"sentinel parallel-syncs {SERVICE} 1\n"
@@ -263,10 +272,9 @@ class SentinelSet:
                 return False
         return True
 
-    async def kill_primary(self) -> tuple[float, float]:
-        """SIGKILL the primary; wait for the sentinels to promote the replica, then start the
-        killed node again as the new primary's replica. Returns (seconds until the promotion,
-        seconds until the set is whole again)."""
+    async def kill_primary(self) -> tuple[RedisNode, float]:
+        """SIGKILL the primary and wait for the sentinels to promote the replica; the killed
+        node and the seconds until the promotion."""
         started = time.monotonic()
         old = await self.primary_port()
         victim = next(n for n in self.nodes if n.port == old)
@@ -282,10 +290,17 @@ class SentinelSet:
                 return False
 
         await wait_for(promoted, timeout=60, what="a sentinel failover", poll=0.05)
-        promotion = time.monotonic() - started
-        victim.start(replica_of=survivor.port)
+        return victim, time.monotonic() - started
+
+    async def rejoin(self, node: RedisNode) -> float:
+        """Start a killed node as the primary's replica (as a restarted server that the
+        sentinels reconfigure would be); the seconds until every sentinel sees it healthy."""
+        started = time.monotonic()
+        primary = await self.primary_port()
+        assert primary is not None and primary != node.port
+        node.start(replica_of=primary)
         await wait_for(self._sentinels_agree, timeout=60, what="the old primary to rejoin")
-        return promotion, time.monotonic() - started
+        return time.monotonic() - started
 
     def stop(self) -> None:
         for process in self.sentinels:
