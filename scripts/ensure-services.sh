@@ -55,6 +55,16 @@ if ! command -v redis-cli >/dev/null 2>&1 || ! redis_up; then
   wait_for "Redis" redis_up
 fi
 
+# The failover suite (tests/failover) runs its own Redis primary, replica and sentinels, and
+# its own PostgreSQL cluster (initdb + pg_ctl), on free ports.
+if ! command -v redis-sentinel >/dev/null 2>&1; then
+  echo "ensure-services: installing redis-sentinel"
+  apt_install redis-sentinel
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "ensure-services: installing the PostgreSQL server binaries (initdb)"
+  apt_install postgresql
+fi
 # The web UI tests drive Debian's Chromium through Playwright (no browser download).
 if [ ! -x /usr/bin/chromium ]; then
   echo "ensure-services: installing Chromium"
@@ -70,4 +80,4 @@ if ! command -v zbarimg >/dev/null 2>&1; then
   echo "ensure-services: installing zbar-tools (zbarimg)"
   apt_install zbar-tools
 fi
-echo "ensure-services: PostgreSQL, Redis, Chromium, pdftoppm and zbarimg are ready"
+echo "ensure-services: PostgreSQL, Redis, redis-sentinel, Chromium, pdftoppm and zbarimg are ready"

@@ -116,6 +116,14 @@ def redis_binary(name: str) -> str:
     return found
 
 
+def sentinel_command(config: Path) -> list[str]:
+    """Debian's `redis-sentinel` (package redis-sentinel); without it, the same server binary
+    in sentinel mode."""
+    if shutil.which("redis-sentinel"):
+        return [redis_binary("redis-sentinel"), str(config)]
+    return [redis_binary("redis-server"), str(config), "--sentinel"]
+
+
 class RedisNode:
     """One redis-server, nothing kept on disk; started again on the same port."""
 
@@ -202,9 +210,7 @@ class SentinelSet:
                 f"sentinel parallel-syncs {SERVICE} 1\n"
             )
             self.sentinels.append(
-                subprocess.Popen(
-                    [redis_binary("redis-sentinel"), str(config)], stdout=subprocess.DEVNULL
-                )
+                subprocess.Popen(sentinel_command(config), stdout=subprocess.DEVNULL)
             )
         await wait_for(self._sentinels_agree, timeout=30, what="the sentinels to see both nodes")
 
