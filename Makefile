@@ -60,12 +60,16 @@ bench-full: install $(BENCH_STAMP) services
 	$(BIN)/python -m bench.run --profile full
 
 ## Reliability suites by hand (docs/chaos.md): the full profiles of what `make test` runs short
-.PHONY: chaos-full fuzz-full load
+.PHONY: chaos-full fuzz-full load failover
 chaos-full: install services
 	$(BIN)/python -m tests.chaos.run --profile full --seed 1
 
 fuzz-full: install services
 	$(BIN)/pytest tests/fuzz --fuzz-profile full
+
+## Redis primary killed under Sentinel, PostgreSQL restarted, under load (docs/deployment.md)
+failover: install services
+	$(BIN)/pytest tests/failover -s
 
 load: install $(BENCH_STAMP) services
 	$(BIN)/python -m tests.load.run
