@@ -36,9 +36,11 @@ from enum import StrEnum
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
+from mikrosync.db.session import database_unavailable
 from mikrosync.logs import add_log_context
 from mikrosync.routeros import (
     ConnectError,
@@ -58,6 +60,11 @@ from mikrosync.sync.plan import plan_subscriber
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# While the database is unreachable, a statement of a converge is run again for this long,
+# pausing DB_RETRY_FIRST_S, doubling up to DB_RETRY_MAX_PAUSE_S (docs/deployment.md).
+DB_RETRY_S = 15.0
+DB_RETRY_FIRST_S = 0.2
+DB_RETRY_MAX_PAUSE_S = 2.0
 
 # The most router commands one converge sends when every step takes its longest path: the
 # profile (print, add, print again after "already exists"), each login, queue or address entry
@@ -207,20 +214,31 @@ def lease_held(subscriber_id: int, attempt: Attempt, held: LeaseHeld) -> Outcome
 
 
 async def in_session(deps: SyncContext, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in a session and commit it; once more on a fresh connection if the pooled
-    one turned out dead (no pre-ping on checkout, so a connection the server closed while it
-    sat idle fails its first statement). Every `work` here is safe to run twice."""
-    for tries_left in (1, 0):
+    """Run `work` in a session and commit it. Every `work` here is safe to run twice, so it
+    runs again on a fresh connection if the pooled one turned out dead (no pre-ping on
+    checkout: a connection the server closed while it sat idle fails its first statement),
+    and, while the database is unreachable (restarting, failing over), again and again for up
+    to `DB_RETRY_S`. Above all for the writes that settle a converge and hand its lease back:
+    given up, they would leave the subscriber leased, and untouched, until the lease ran out."""
+    deadline = time.monotonic() + DB_RETRY_S
+    pause = DB_RETRY_FIRST_S
+    tries = 0
+    while True:
+        tries += 1
         try:
             async with deps.sessionmaker() as session:
                 result = await work(session)
                 await session.commit()
                 return result
-        except DBAPIError as exc:
-            if not (exc.connection_invalidated and tries_left):
+        except (DBAPIError, SQLAlchemyTimeout) as exc:
+            if not database_unavailable(exc) or time.monotonic() + pause > deadline:
                 raise
-            log.warning("database connection was dead; running the statement again")
-    raise AssertionError("unreachable")
+            if tries == 1 and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                log.warning("database connection was dead; running the statement again")
+            else:
+                log.warning("database unavailable; running the statement again in %.1f s", pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, DB_RETRY_MAX_PAUSE_S)
 
 
 async def load_claim(
