@@ -19,6 +19,7 @@ The figures go to the output and to `last-run.md` beside this file.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -179,7 +180,9 @@ async def _set_up(tmp_path: Path, stack: AsyncExitStack) -> Site:
     await asyncio.to_thread(pg.init)
     await asyncio.to_thread(pg.start)
     await asyncio.to_thread(migrate.upgrade, pg.url)
-    redis = SentinelSet(Path(tempfile.mkdtemp(prefix="mikrosync-failover-redis-")))
+    redis_dir = Path(tempfile.mkdtemp(prefix="mikrosync-failover-redis-"))
+    stack.callback(shutil.rmtree, redis_dir, ignore_errors=True)
+    redis = SentinelSet(redis_dir)
     stack.callback(redis.stop)
     await redis.start()
     settings = Settings(
