@@ -84,4 +84,15 @@ if ! command -v zbarimg >/dev/null 2>&1; then
   echo "ensure-services: installing zbar-tools (zbarimg)"
   apt_install zbar-tools
 fi
-echo "ensure-services: PostgreSQL, Redis, Chromium, pdftoppm and zbarimg are ready"
+# The metrics test checks /metrics with Prometheus' own promtool (Debian package prometheus).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "ensure-services: installing promtool (prometheus)"
+  apt_install --no-install-recommends prometheus
+fi
+# The Node BullMQ test (tests/jobs/node_bullmq.py) runs Node's own BullMQ against our queue;
+# it installs its pinned npm packages itself, into a cache directory.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "ensure-services: installing Node.js and npm"
+  apt_install nodejs npm
+fi
+echo "ensure-services: PostgreSQL, Redis, Chromium, pdftoppm, zbarimg, promtool and Node.js are ready"

@@ -49,7 +49,7 @@ from mikrosync.routeros import (
 )
 from mikrosync.routers.models import Router
 from mikrosync.settings import Settings
-from mikrosync.sync import router_state, state
+from mikrosync.sync import counting, router_state, state
 from mikrosync.sync.apply import ApplyReport, apply_plan
 from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import DesiredSubscriber, desired_from_claimed
@@ -215,6 +215,7 @@ async def in_session(deps: SyncContext, work: Callable[[AsyncSession], Awaitable
             async with deps.sessionmaker() as session:
                 result = await work(session)
                 await session.commit()
+                await counting.flush(deps.counters, session)
                 return result
         except DBAPIError as exc:
             if not (exc.connection_invalidated and tries_left):
