@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.http.client import client_address
 from mikrosync.http.fields import Id, RequestModel
 from mikrosync.jobs.message_push import after_payment
 from mikrosync.jobs.push import push_intents
@@ -129,7 +130,7 @@ async def mpesa_callback(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    source = request.client.host if request.client else None
+    source = client_address(request)
     account = await accounts.by_token(session, token)
     if account is None:
         log.warning("M-Pesa %s callback on an unknown callback URL from %s", kind, source)
