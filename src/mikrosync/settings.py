@@ -92,7 +92,13 @@ class Settings(BaseSettings):
         le=86400,
         description="A pending subscriber whose job hint is older than this is pushed again.",
     )
-    health_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    health_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often every router is probed (one short command on a pooled "
+        "connection). Short: a router that drops for 12 s must be seen offline.",
+    )
     expiry_scan_cron: str = Field(
         default="* * * * *",
         description="Cron of the periodic expiry scan (the safety net of the per-instant jobs).",
