@@ -90,7 +90,7 @@ async def check_router(
 
 
 async def _record_seen(deps: SyncContext, seen: list[int]) -> set[int]:
-    """"Last seen now" for routers that stayed online, in one statement; a router that a job
+    """ "Last seen now" for routers that stayed online, in one statement; a router that a job
     marked offline meanwhile is recorded as back, with its outage closed (returned: it came
     back)."""
     if not seen:
