@@ -163,6 +163,8 @@ async def test_webhook_secret_is_shown_once_works_and_delete_removes_it(tenant: 
     assert len(secret) >= 40
     [listed] = (await t.api.get("/api/v1/payment-webhooks", headers=t.owner_api.headers)).json()
     assert listed["provider"] == name
+    path = f"/api/v1/callbacks/webhook/{listed['id']}"
+    assert f'id="hook-path" type="text" readonly value="http://test{path}"' in created.text
 
     # The secret is the one the sender signs with: a payment it signs is recorded.
     raw = json.dumps({"reference": unique("REF"), "amount": "15.00", "account": "nobody"}).encode()

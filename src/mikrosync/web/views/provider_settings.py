@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from mikrosync.errors import NotFound
+from mikrosync.http.client import is_https
 from mikrosync.http.fields import Id
 from mikrosync.messages import settings as message_settings
 from mikrosync.messages.models import Event
@@ -104,6 +105,8 @@ async def _payments_page(
         "hooks": await hooks.list_hooks(db, user.tenant_id),
         "callback_urls": callback_urls,
         "created_hook": created_hook,
+        # Where senders post: this site as the client reached it (https behind a TLS proxy).
+        "site_url": f"{'https' if is_https(request) else request.url.scheme}://{request.url.netloc}",
     }
     response = render(request, "settings/payments.html", context, status_code=status_code)
     if callback_urls is not None or created_hook is not None:
