@@ -41,6 +41,20 @@ if ! command -v pg_isready >/dev/null 2>&1 || ! postgres_up; then
     >/dev/null 2>&1 || true
 fi
 
+# Parallel test workers, each with worker and serve subprocesses and their pools, need more
+# than PostgreSQL's default 100 connections ("sorry, too many clients already").
+MIN_PG_CONNECTIONS=300
+pg_setting() { psql -h 127.0.0.1 -U postgres -d postgres -Atc "SHOW $1" 2>/dev/null; }
+current=$(PGPASSWORD=mikrosync-test pg_setting max_connections || echo 0)
+if [ "${current:-0}" -lt "$MIN_PG_CONNECTIONS" ]; then
+  echo "ensure-services: PostgreSQL max_connections ${current:-?} -> $MIN_PG_CONNECTIONS (restart)"
+  PGPASSWORD=mikrosync-test psql -q -h 127.0.0.1 -U postgres -d postgres \
+    -c "ALTER SYSTEM SET max_connections = $MIN_PG_CONNECTIONS"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+  wait_for "PostgreSQL" postgres_up
+fi
+
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
 
 if ! command -v redis-cli >/dev/null 2>&1 || ! redis_up; then
@@ -80,4 +94,15 @@ if ! command -v zbarimg >/dev/null 2>&1; then
   echo "ensure-services: installing zbar-tools (zbarimg)"
   apt_install zbar-tools
 fi
-echo "ensure-services: PostgreSQL, Redis, redis-sentinel, Chromium, pdftoppm and zbarimg are ready"
+# The metrics test checks /metrics with Prometheus' own promtool (Debian package prometheus).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "ensure-services: installing promtool (prometheus)"
+  apt_install --no-install-recommends prometheus
+fi
+# The Node BullMQ test (tests/jobs/node_bullmq.py) runs Node's own BullMQ against our queue;
+# it installs its pinned npm packages itself, into a cache directory.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "ensure-services: installing Node.js and npm"
+  apt_install nodejs npm
+fi
+echo "ensure-services: PostgreSQL, Redis, redis-sentinel, Chromium, pdftoppm, zbarimg, promtool and Node.js are ready"

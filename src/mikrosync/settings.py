@@ -8,6 +8,7 @@ traceback. Settings are built explicitly and passed down; there is no global ins
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -70,6 +71,14 @@ class Settings(BaseSettings):
         description="If set, /metrics requires `Authorization: Bearer <token>`.",
     )
     token_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    trusted_proxies: str = Field(
+        default="",
+        max_length=4000,
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies in "
+        "front of mikrosync. A request from one of them is taken to come from the rightmost "
+        "untrusted hop of its X-Forwarded-For (and its X-Forwarded-Proto is believed); any other "
+        "peer's forwarding headers are ignored. Default: none.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
@@ -86,7 +95,13 @@ class Settings(BaseSettings):
         le=86400,
         description="A pending subscriber whose job hint is older than this is pushed again.",
     )
-    health_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    health_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often every router is probed (one short command on a pooled "
+        "connection). Short: a router that drops for 12 s must be seen offline.",
+    )
     expiry_scan_cron: str = Field(
         default="* * * * *",
         description="Cron of the periodic expiry scan (the safety net of the per-instant jobs).",
@@ -137,6 +152,11 @@ class Settings(BaseSettings):
                 "or sqlite+aiosqlite://"
             )
         return url.render_as_string(hide_password=False)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        return ", ".join(str(network) for network in parse_networks(value))
 
     @field_validator("redis_url")
     @classmethod
@@ -189,6 +209,22 @@ class Settings(BaseSettings):
 
     def previous_keys(self) -> list[str]:
         return [key.strip() for key in self.previous_secret_keys.split(",") if key.strip()]
+
+
+def parse_networks(
+    text: str,
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`10.0.0.5, 192.168.0.0/24, ::1` as networks (`MIKROSYNC_TRUSTED_PROXIES`); ValueError
+    naming a bad entry."""
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network") from None
+    return tuple(found)
 
 
 def _validate_secret_key(value: str) -> None:

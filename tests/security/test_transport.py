@@ -1,10 +1,11 @@
 """The session cookie behind TLS, security headers on every page, and the per-address login
 throttle (the per-email one is in tests/api/test_login_throttle.py and tests/web/test_auth.py).
 
-The app marks the cookie `Secure` (and sends HSTS) when the request's scheme is https. Behind a
-reverse proxy that terminates TLS, the scheme comes from `X-Forwarded-Proto`, which uvicorn
-(`mikrosync serve`) trusts from the addresses in `FORWARDED_ALLOW_IPS`, 127.0.0.1 by default:
-so the check runs against a real `mikrosync serve` process.
+The app marks the cookie `Secure` (and sends HSTS) when the client used https. Behind a
+reverse proxy that terminates TLS, that comes from `X-Forwarded-Proto`, believed only from the
+proxies listed in `MIKROSYNC_TRUSTED_PROXIES` (none by default; `mikrosync serve` turns
+uvicorn's own trust of 127.0.0.1 off): so the checks run against real `mikrosync serve`
+processes, one behind a trusted proxy on 127.0.0.1 and one with the default.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import select
 
+from mikrosync.audit.models import AuditEntry
+from mikrosync.runtime import Runtime
 from mikrosync.security.throttle import MAX_FAILURES_PER_ADDRESS
 from mikrosync.settings import Settings
 from mikrosync.web.login_cookie import COOKIE_NAME
@@ -24,14 +28,31 @@ from tests.conftest import PASSWORD, TenantFactory
 from tests.web.conftest import ServerProcess, WebTenant, csrf_from, web, web_app  # noqa: F401
 
 
-@pytest.fixture
-def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    started = ServerProcess(settings, tmp_path_factory.mktemp("serve") / "serve.log")
+def _serve(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, trusted: str | None
+) -> Iterator[ServerProcess]:
+    extra = {"MIKROSYNC_TRUSTED_PROXIES": trusted} if trusted is not None else {}
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    started = ServerProcess(settings, log_path, extra_env=extra)
     try:
         started.wait_ready()
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture
+def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """`mikrosync serve` behind a TLS-terminating proxy on 127.0.0.1 (the test client)."""
+    yield from _serve(settings, tmp_path_factory, "127.0.0.1")
+
+
+@pytest.fixture
+def serve_default(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """`mikrosync serve` with no trusted proxy (the default)."""
+    yield from _serve(settings, tmp_path_factory, None)
 
 
 def _login(http: httpx.Client, email: str, headers: dict[str, str]) -> httpx.Response:
@@ -50,7 +71,7 @@ def _login(http: httpx.Client, email: str, headers: dict[str, str]) -> httpx.Res
 
 @pytest.mark.slow
 async def test_cookie_is_secure_behind_a_tls_proxy(
-    serve: ServerProcess, factory: TenantFactory
+    serve: ServerProcess, factory: TenantFactory, runtime: Runtime
 ) -> None:
     staff = await factory.staff(await factory.tenant())
     behind_tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
@@ -67,6 +88,32 @@ async def test_cookie_is_secure_behind_a_tls_proxy(
         assert plain.status_code == 303
         assert "Secure" not in plain.headers["set-cookie"]
         assert "Strict-Transport-Security" not in plain.headers
+    # The audit log names the client the proxy forwarded, then the proxy itself (no header).
+    assert await _login_addresses(runtime, staff.tenant_id) == ["203.0.113.7", "127.0.0.1"]
+
+
+async def _login_addresses(runtime: Runtime, tenant_id: int | None) -> list[str | None]:
+    async with runtime.sessionmaker() as session:
+        query = select(AuditEntry.ip).where(
+            AuditEntry.tenant_id == tenant_id, AuditEntry.action == "staff.login"
+        )
+        return list((await session.scalars(query.order_by(AuditEntry.id))).all())
+
+
+@pytest.mark.slow
+async def test_without_trusted_proxies_the_server_ignores_forwarding_headers(
+    serve_default: ServerProcess, factory: TenantFactory, runtime: Runtime
+) -> None:
+    """The default: uvicorn's own trust of 127.0.0.1 is off, so a local client claiming https
+    or another address is neither (the audit log records the real peer)."""
+    staff = await factory.staff(await factory.tenant())
+    claims = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.8"}
+    with httpx.Client(base_url=serve_default.url) as http:
+        answer = _login(http, staff.email, claims)
+        assert answer.status_code == 303, answer.text
+        assert "Secure" not in answer.headers["set-cookie"]
+        assert "Strict-Transport-Security" not in answer.headers
+    assert await _login_addresses(runtime, staff.tenant_id) == ["127.0.0.1"]
 
 
 async def test_forwarded_proto_is_not_trusted_by_the_app_itself(

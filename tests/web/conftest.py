@@ -172,11 +172,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class ServerProcess:
     """A real `mikrosync serve` subprocess on a free port."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(
+        self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
         env |= WORKER_ENV | settings_env(settings) | {f"{ENV_PREFIX}LOG_LEVEL": "WARNING"}
+        env |= extra_env or {}
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(

@@ -54,6 +54,8 @@ async def _pages(site: Site) -> list[str]:
         "/staff",
         "/import",
         "/settings",
+        "/settings/payments",
+        "/settings/messages",
     ]
 
 

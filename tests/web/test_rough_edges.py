@@ -282,6 +282,38 @@ async def test_09_router_page_shows_outage_history_and_flaps(
     await owner_ui.shot("outages")
 
 
+async def test_09_a_short_outage_is_recorded_without_anyone_watching(
+    owner_ui: UI, site: Site, worker: WorkerProcess
+) -> None:
+    """Nobody clicks anything and the router has no subscriber: the worker's own checks (a
+    probe every 1 s here, a fifth of the 5 s default, as the outage is a few seconds rather than
+    12) see it drop and come back, and the router page shows the outage, its end, last seen
+    and a flap, in seconds. Each wait is for a condition, bounded by the 12 s of the issue."""
+    router_id = site.router["id"]
+
+    async def online(expected: bool) -> bool:
+        found = await site.call("GET", f"/routers/{router_id}")
+        return found["is_online"] is expected
+
+    await eventually(lambda: online(True), what="the router seen online", timeout=30)
+    await site.sim.go_down()
+    await eventually(lambda: online(False), what="the outage seen", timeout=12)
+    await site.sim.come_up()
+    await eventually(lambda: online(True), what="the router seen back", timeout=12)
+
+    page = owner_ui.page
+    await page.goto(f"/routers/{router_id}")
+    ended = page.locator("#outages tbody tr").first
+    await expect(ended).not_to_contain_text("still down")
+    cells = ended.locator("td")
+    await expect(cells.nth(0)).to_contain_text(WITH_SECONDS)
+    await expect(cells.nth(1)).to_contain_text(WITH_SECONDS)
+    await expect(cells.nth(2)).to_contain_text(re.compile(r"^\d+ s$"))
+    await expect(page.locator("#flaps")).to_have_text("1")
+    await expect(page.locator("#last-seen")).to_contain_text(WITH_SECONDS)
+    await owner_ui.shot("short-outage")
+
+
 # 10 -------------------------------------------------------------------------------------------
 async def test_10_a_failed_submit_keeps_the_password_typed(
     owner_ui: UI, site: Site, worker: WorkerProcess

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from mikrosync.audit import log as audit_log
+from mikrosync.http.client import client_address
 from mikrosync.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def install_api_audit(app: FastAPI, prefix: str) -> None:
                             action=f"api.{request.method.lower()}",
                             target=request.url.path,
                             detail=f"HTTP {response.status_code}",
-                            ip=request.client.host if request.client else None,
+                            ip=client_address(request),
                         )
                 except SQLAlchemyError as exc:
                     log.warning(

@@ -1,15 +1,19 @@
-"""Prometheus metrics, computed at scrape time from the database and the queue.
+"""Prometheus metrics, exposed with `prometheus_client` (a custom collector per scrape).
 
-The API, the UI and the workers are separate processes that keep no state, so the numbers come
-from where the state is: the database (subscribers, routers, the sync timeline, reconciliation
-runs) and Redis (queue depth). Any API process answers `/metrics` with the same totals.
+- Gauges are read at scrape time from where the state is: the database (subscribers by status,
+  owed suspensions, routers) and the queue (jobs per state, paused).
+- Counters (`mikrosync_jobs_total`, `mikrosync_sync_latency_seconds`, `mikrosync_drift_*`) are
+  counted once, by the process where the outcome happens (`sync/counting.py`), in Redis under
+  the queue prefix. They only ever rise (deleting a subscriber or restarting a worker lowers
+  nothing), and every `serve` replica exposes the same single total, so sum over one replica
+  (or use `max by`) rather than over all of them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
+import redis.exceptions
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -18,18 +22,16 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.jobs.errors import QueueUnavailable
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
-from mikrosync.subscribers.intent import REQUESTED
-from mikrosync.subscribers.models import Subscriber, SyncEvent, SyncStatus
-from mikrosync.sync.reconcile_runs.models import ReconcileRun
+from mikrosync.subscribers.models import Subscriber, SyncStatus
+from mikrosync.sync import counting
 
-# Change-to-confirmation latency buckets, in seconds.
-LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+LATENCY_BUCKETS = counting.LATENCY_BUCKETS
 
 
 class _Snapshot(Collector):
@@ -47,10 +49,8 @@ async def render(runtime: Runtime) -> bytes:
             await _subscribers(session),
             await _owed_suspensions(session),
             await _routers(session),
-            await _jobs(session),
-            await _latency(session),
-            *await _drift(session),
         ]
+    metrics.extend(await _counters(runtime))
     metrics.extend(await _queue(runtime))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(metrics))
@@ -103,74 +103,44 @@ async def _routers(session: AsyncSession) -> Metric:
     return family
 
 
-async def _jobs(session: AsyncSession) -> Metric:
-    family = CounterMetricFamily(
+async def _counters(runtime: Runtime) -> list[Metric]:
+    """The counters, as the workers counted them in Redis (`sync/counting.py`); none at all
+    when Redis does not answer (absent, not zero: a zero would read as a counter reset)."""
+    try:
+        counts = await runtime.counters.read(counting.FAMILIES)
+    except (redis.exceptions.RedisError, OSError):
+        return []
+    jobs = CounterMetricFamily(
         "mikrosync_jobs",
-        "Subscriber job runs by job name and outcome (from the sync timeline).",
+        "Subscriber job outcomes settled by the workers, by job name and outcome "
+        "(a batch counts each subscriber).",
         labels=["job", "outcome"],
     )
-    rows = await session.execute(
-        select(SyncEvent.operation, SyncEvent.outcome, func.count())
-        .where(SyncEvent.outcome != REQUESTED)
-        .group_by(SyncEvent.operation, SyncEvent.outcome)
-    )
-    for job, outcome, count in rows.all():
-        family.add_metric([job, outcome], count)
-    return family
-
-
-async def _latency(session: AsyncSession) -> Metric:
-    confirmed = and_(SyncEvent.outcome == "succeeded", SyncEvent.latency_ms.is_not(None))
-    columns = [
-        func.sum(case((SyncEvent.latency_ms <= bound * 1000, 1), else_=0))
-        for bound in LATENCY_BUCKETS
-    ]
-    row = (
-        await session.execute(
-            select(func.count(), func.sum(SyncEvent.latency_ms), *columns).where(confirmed)
-        )
-    ).one()
-    total, total_ms, *cumulative = row
+    for (job, outcome), count in sorted(counts[counting.JOBS].items()):
+        jobs.add_metric([job, outcome], count)
+    latency = counts[counting.LATENCY]
     buckets = [
-        (str(bound), int(count or 0))
-        for bound, count in zip(LATENCY_BUCKETS, cumulative, strict=True)
+        (str(bound), latency.get(("le", str(bound)), 0)) for bound in counting.LATENCY_BUCKETS
     ]
-    buckets.append(("+Inf", int(total or 0)))
-    return HistogramMetricFamily(
+    buckets.append(("+Inf", latency.get(counting.LATENCY_COUNT, 0)))
+    histogram = HistogramMetricFamily(
         "mikrosync_sync_latency_seconds",
         "Time from the commit of a change to the router's confirmation.",
         buckets=buckets,
-        sum_value=(total_ms or 0) / 1000,
+        sum_value=latency.get(counting.LATENCY_SUM_MS, 0) / 1000,
     )
-
-
-async def _drift(session: AsyncSession) -> list[Metric]:
     found = CounterMetricFamily(
         "mikrosync_drift_found", "Drift found by reconciliation runs, by kind.", labels=["kind"]
     )
     fixed = CounterMetricFamily(
         "mikrosync_drift_fixed", "Drift repaired by reconciliation runs, by kind.", labels=["kind"]
     )
-    runs = (
-        await session.execute(
-            select(ReconcileRun.counts, ReconcileRun.actions).where(ReconcileRun.dry_run.is_(False))
-        )
-    ).all()
-    found_counts: Counter[str] = Counter()
-    fixed_counts: Counter[str] = Counter()
-    for counts, actions in runs:
-        found_counts.update({kind: int(n) for kind, n in (counts or {}).items()})
-        fixed_counts.update(_repaired_kinds(actions or []))
-    for kind in sorted(found_counts | fixed_counts):
-        found.add_metric([kind], found_counts[kind])
-        fixed.add_metric([kind], fixed_counts[kind])
-    return [found, fixed]
-
-
-def _repaired_kinds(actions: Iterable[object]) -> Iterator[str]:
-    for entry in actions:
-        if isinstance(entry, dict) and entry.get("kind") and entry.get("result") in ("ok", "done"):
-            yield str(entry["kind"])
+    found_counts = {kind: n for (kind,), n in counts[counting.DRIFT_FOUND].items()}
+    fixed_counts = {kind: n for (kind,), n in counts[counting.DRIFT_FIXED].items()}
+    for kind in sorted(found_counts.keys() | fixed_counts.keys()):
+        found.add_metric([kind], found_counts.get(kind, 0))
+        fixed.add_metric([kind], fixed_counts.get(kind, 0))
+    return [jobs, histogram, found, fixed]
 
 
 async def _queue(runtime: Runtime) -> list[Metric]:
@@ -178,12 +148,24 @@ async def _queue(runtime: Runtime) -> list[Metric]:
         "mikrosync_queue_jobs", "Jobs on the mikrotik-sync queue by state.", labels=["state"]
     )
     try:
-        counts = await runtime.queue.counts()
+        status = await runtime.queue.status()
     except QueueUnavailable:
-        counts = {}
-    for state, count in counts.items():
-        family.add_metric([state], count)
+        status = None
     up = GaugeMetricFamily(
-        "mikrosync_queue_up", "1 if Redis answered the scrape.", value=1 if counts else 0
+        "mikrosync_queue_up", "1 if Redis answered the scrape.", value=1 if status else 0
     )
-    return [family, up]
+    if status is None:
+        return [family, up]
+    for state, count in status.counts.items():
+        family.add_metric([state], count)
+    paused = GaugeMetricFamily(
+        "mikrosync_queue_paused",
+        "1 while the queue is paused (workers take no new job), else 0.",
+        value=1 if status.paused else 0,
+    )
+    held = GaugeMetricFamily(
+        "mikrosync_queue_held_jobs",
+        "Jobs ready to run that the pause holds back (0 when not paused).",
+        value=status.held,
+    )
+    return [family, up, paused, held]

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
+from mikrosync.http.client import is_https
+
 # The UI loads only its own vendored files; /docs pulls Swagger UI from a CDN, so it gets no CSP.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -30,7 +32,7 @@ def install_security_headers(app: FastAPI) -> None:
             response.headers.setdefault(name, value)
         if not request.url.path.startswith(_NO_CSP_PREFIXES):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if request.url.scheme == "https":
+        if is_https(request):
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )

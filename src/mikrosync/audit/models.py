@@ -23,6 +23,6 @@ class AuditEntry(TenantOwnedMixin, Base):
     # What it was done to, as people name it ("alice", "tower-1", "bob@isp.test").
     target: Mapped[str | None] = mapped_column(String(254), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # The client's address as the server saw it (behind a proxy: the proxy's, unless
-    # the deployment passes X-Forwarded-For through uvicorn's --proxy-headers).
+    # The client's address (`mikrosync.http.client`: behind a proxy listed in
+    # MIKROSYNC_TRUSTED_PROXIES, the rightmost untrusted X-Forwarded-For hop).
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)

@@ -9,6 +9,7 @@ from mikrosync.cli import (
     db,
     imports,
     mpesa_sim,
+    queue,
     reconcile,
     secrets_cmd,
     serve,
@@ -39,6 +40,7 @@ app.command("rotate-secrets")(secrets_cmd.rotate)
 app.add_typer(tenants.tenant_app, name="tenant")
 app.add_typer(tenants.user_app, name="user")
 app.add_typer(vouchers.voucher_app, name="vouchers")
+app.add_typer(queue.queue_app, name="queue")
 
 
 def _version(value: bool) -> None:

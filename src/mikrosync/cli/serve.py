@@ -39,4 +39,14 @@ def serve(
     typer.echo(f"mikrosync on http://{host}:{port}/ (web console; API at /api/v1, docs at /docs)")
     setup_logging(settings.log_level, json_lines=settings.log_json)
     # log_config=None: uvicorn logs through our handler (JSON lines when asked for).
-    uvicorn.run(app, host=host, port=port, log_config=None, log_level=settings.log_level.lower())
+    # proxy_headers=False: who the client is behind a proxy is decided by one rule, ours
+    # (MIKROSYNC_TRUSTED_PROXIES, `mikrosync.http.client`), not by uvicorn's default trust of
+    # 127.0.0.1.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )

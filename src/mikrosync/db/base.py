@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Table, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -43,6 +43,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _sqlite_autoincrement(table: Table, parent: object) -> None:
+    """Every model table declares `sqlite_autoincrement=True`: on SQLite an integer key is then
+    `AUTOINCREMENT`, so a deleted row's id is never given to a new row (without it SQLite reuses
+    the largest id after a delete; migration 0018a rebuilt the existing tables). The dialect
+    applies it only to a single integer primary key; PostgreSQL's sequences never reuse ids."""
+    if parent is Base.metadata:
+        table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 class TimestampMixin:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from mikrosync.jobs import names
 from mikrosync.jobs.message_handlers import message_handlers
+from mikrosync.jobs.payloads import check_payload, expected_shapes
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.push import push_voucher_batch
 from mikrosync.jobs.worker import Handler, JobInfo
@@ -146,4 +147,16 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
     handlers[names.SYNC_PACKAGE] = package
     handlers[names.SCHEDULE_RECONCILES] = schedule_reconciles
     handlers[names.RECONCILE_ROUTER] = reconcile
-    return handlers
+    return {name: _checked(name, handler) for name, handler in handlers.items()}
+
+
+def _checked(name: str, handler: Handler) -> Handler:
+    """`handler`, run only for data of the shape job `name` takes (else: failed, unretried)."""
+    if not expected_shapes(name):
+        return handler
+
+    async def run(job: JobInfo) -> object:
+        check_payload(job.name, job.data)
+        return await handler(job)
+
+    return run

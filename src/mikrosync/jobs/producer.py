@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
@@ -54,6 +55,22 @@ def group_by_router(
 
 
 COUNT_STATES = ("waiting", "active", "delayed", "prioritized", "failed", "completed", "paused")
+HELD_STATES = ("waiting", "prioritized", "paused")
+"""States of jobs that a paused queue holds back (they would run now if it were not paused)."""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    counts: dict[str, int]
+    paused: bool
+
+    @property
+    def held(self) -> int:
+        """Jobs ready to run that the pause holds back (0 when not paused)."""
+        return sum(self.counts.get(state, 0) for state in HELD_STATES) if self.paused else 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"counts": dict(self.counts), "paused": self.paused, "held": self.held}
 
 
 class JobQueue:
@@ -171,6 +188,30 @@ class JobQueue:
         """Jobs per state (waiting, active, delayed, prioritized, failed, completed, paused)."""
         counts = await self._call("getJobCounts", *COUNT_STATES)
         return {state: int(counts.get(state, 0)) for state in COUNT_STATES}
+
+    async def is_paused(self) -> bool:
+        """True while the queue is paused (by `pause`, `mikrosync queue pause`, Bull Board...):
+        workers then take no new job, and waiting jobs stay where they are."""
+        return bool(await self._call("isPaused"))
+
+    async def status(self) -> QueueStatus:
+        """Counts and paused state in one look (the API, the dashboard, /metrics, the CLI)."""
+        counts = await self.counts()
+        return QueueStatus(counts=counts, paused=await self.is_paused())
+
+    async def pause(self) -> bool:
+        """Pause the queue for every worker (running jobs finish); False if it already was."""
+        if await self.is_paused():
+            return False
+        await self._call("pause")
+        return True
+
+    async def resume(self) -> bool:
+        """Resume a paused queue; False if it was not paused."""
+        if not await self.is_paused():
+            return False
+        await self._call("resume")
+        return True
 
     async def failed_jobs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recently failed jobs, newest first, in snake_case for the API."""

@@ -8,12 +8,14 @@ bullmq:
   words as the failed reason); anything else -> retried with the capped backoff;
 - `JobInfo`, a typed snake_case view of the bullmq job (attempt numbers included);
 - job schedulers upserted on start (idempotent, so every worker can do it);
-- bullmq's delay accuracy fix and a bounded graceful shutdown.
+- bullmq's delay accuracy fix and a bounded graceful shutdown;
+- connection names that Node BullMQ's tools (`getWorkers`, Bull Board) recognise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import socket
@@ -37,6 +39,20 @@ log = logging.getLogger(__name__)
 # After a lost Redis connection, bullmq waits this long before polling again (its default is
 # 15 s, which would leave the queue idle for 15 s after every Redis restart).
 RECONNECT_DELAY_MS = 2000
+
+
+def bullmq_client_name(prefix: str, queue: str, worker_name: str) -> str:
+    """The Redis connection name (`CLIENT SETNAME`) of a worker, as Node BullMQ spells it:
+    `<prefix>:<base64(queue name)>:w:<worker name>`.
+
+    Node's `Queue.getWorkers()` (and so Bull Board's workers view) lists the `CLIENT LIST`
+    entries whose name starts with `<prefix>:<base64(queue name)>:w:` (bullmq
+    src/classes/redis-queue-backend.ts `clientName`, queue-getters.ts `getWorkers`). The Python
+    port names its connections `<prefix>:<queue name>:w:<name>`, which Node's tools never
+    match, so a running Python worker looked like none at all.
+    """
+    encoded = base64.b64encode(queue.encode()).decode("ascii")
+    return f"{prefix}:{encoded}:w:{worker_name}"
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,10 @@ class SyncWorker:
         bullmq's loop dies on its own (let the process manager restart the worker).
         """
         connection = redis_connection(self.redis_url, retries=3)
-        worker = Worker(SYNC_QUEUE, self._process, self._worker_options(connection))
+        options = self._worker_options(connection)
+        worker = Worker(SYNC_QUEUE, self._process, options)
+        # Before `run` sets it on the connections: the name Node BullMQ's tools look for.
+        worker.clientName = bullmq_client_name(self.prefix, SYNC_QUEUE, options["name"])
         _log_events(worker)
         try:
             try:

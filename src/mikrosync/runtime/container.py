@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mikrosync.db.counters import RedisCounters
 from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
@@ -72,6 +73,13 @@ class Runtime:
                 attempts=self.settings.sync_attempts,
             )
         return self._redis.queue
+
+    @property
+    def counters(self) -> RedisCounters:
+        """The /metrics counters, in Redis under the queue prefix (`mikrosync.db.counters`)."""
+        if self._redis.counters is None:
+            self._redis.counters = RedisCounters(self.redis_url, prefix=self.settings.queue_prefix)
+        return self._redis.counters
 
     @property
     def login_throttle(self) -> LoginThrottle:
@@ -133,8 +141,11 @@ class _RedisUsers:
     url: str | None = None
     queue: JobQueue | None = None
     throttle: LoginThrottle | None = None
+    counters: RedisCounters | None = None
 
     async def close(self) -> None:
+        if self.counters is not None:
+            await self.counters.close()
         if self.queue is not None:
             await self.queue.close()
         if self.throttle is not None:

@@ -34,6 +34,8 @@ def record_intent(
     subscriber.last_enqueued_at = now()
     # The start of the change-to-confirmation latency the worker reports on success.
     subscriber.requested_at = subscriber.last_enqueued_at
+    # The job pushed for this change carries the name the timeline row below records.
+    subscriber.requested_operation = operation.value
     event = SyncEvent(
         tenant_id=subscriber.tenant_id,
         subscriber=subscriber,
@@ -58,7 +60,11 @@ def ensure_not_removing(subscriber: Subscriber) -> None:
 
 def job_for(subscriber: Subscriber) -> Operation:
     """The job that describes the subscriber's outstanding change (its name is only a label:
-    every subscriber job runs the same converge)."""
+    every subscriber job runs the same converge): the operation its latest intent recorded in
+    the timeline, so what the timeline says was requested is what is pushed; derived from the
+    row's state for a row without one (none outstanding, or written before it was stored)."""
+    if subscriber.requested_operation and needs_sync(subscriber):
+        return Operation(subscriber.requested_operation)
     if subscriber.pending_removal:
         return Operation.REMOVE_USER
     if subscriber.is_suspended:

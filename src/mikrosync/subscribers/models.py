@@ -88,6 +88,9 @@ class Subscriber(TenantOwnedMixin, TimestampMixin, Base):
     # When the intent still waiting for the router was committed (set by record_intent, creation
     # included; cleared once synced): the change-latency metric reads it, not the timeline.
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The operation of the latest intent still waiting for the router (the name its timeline
+    # row says was requested): the job pushed for the row carries this name. Cleared once synced.
+    requested_operation: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # The converge lease (sync/converge.py): the run that may talk to the router for this
     # subscriber, and until when. Taken by a conditional UPDATE, released by the run's last write.
     sync_claim: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mikrosync.db.counters import RedisCounters
 from mikrosync.db.session import SessionMaker
 from mikrosync.routeros import RouterClient, RouterConfig
 from mikrosync.routers.models import Router
@@ -25,6 +26,11 @@ class SyncContext(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def counters(self) -> RedisCounters:
+        """The /metrics counters in Redis (`sync/counting.py`)."""
+        ...
 
     def client(self, router: Router) -> RouterClient:
         """A client over the process's (or the run's) pool for `router`."""

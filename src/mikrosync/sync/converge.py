@@ -51,7 +51,7 @@ from mikrosync.routeros import (
 )
 from mikrosync.routers.models import Router
 from mikrosync.settings import Settings
-from mikrosync.sync import router_state, state
+from mikrosync.sync import counting, router_state, state
 from mikrosync.sync.apply import ApplyReport, apply_plan
 from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import DesiredSubscriber, desired_from_claimed
@@ -229,6 +229,7 @@ async def in_session(deps: SyncContext, work: Callable[[AsyncSession], Awaitable
             async with deps.sessionmaker() as session:
                 result = await work(session)
                 await session.commit()
+                await counting.flush(deps.counters, session)
                 return result
         except (DBAPIError, SQLAlchemyTimeout) as exc:
             if not database_unavailable(exc) or time.monotonic() + pause > deadline:

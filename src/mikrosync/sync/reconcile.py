@@ -41,7 +41,7 @@ from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.intent import needs_sync, target_package_id
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.sync import router_state
+from mikrosync.sync import counting, router_state
 from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import desired_from_rows
 from mikrosync.sync.drift import Drift, DriftKind, Expected, capped, classify, counts_of
@@ -262,6 +262,8 @@ async def _finish(
         if router.is_online is not True:
             await router_state.mark_online(session, router.id)
         await session.commit()
+    if not dry_run:
+        await counting.count(deps.counters, counting.drift(counts, repairs.actions))
     deps.mark_up(router.id)
     remaining = {str(kind): repairs.remaining[kind] for kind in DriftKind if kind != "unmanaged"}
     return ReconcileOutcome(

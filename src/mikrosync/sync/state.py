@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mikrosync.clock import now
 from mikrosync.packages.models import Package
 from mikrosync.subscribers.models import Operation, Subscriber, SyncEvent, SyncStatus
+from mikrosync.sync import counting
 from mikrosync.tenants.models import Tenant
 
 SUBSCRIBERS = cast(Table, Subscriber.__table__)
@@ -53,9 +54,17 @@ class RowOutcome(StrEnum):
 
 
 def operation_for(
-    *, pending_removal: bool, is_suspended: bool, pending_package: bool, synced_version: int
+    *,
+    pending_removal: bool,
+    is_suspended: bool,
+    pending_package: bool,
+    synced_version: int,
+    requested: str | None = None,
 ) -> str:
-    """The seed job that describes a row's outstanding change (the timeline's name for it)."""
+    """The seed job that describes a row's outstanding change (the timeline's name for it):
+    the operation its latest intent recorded, else derived from the row's state."""
+    if requested:
+        return requested
     if pending_removal:
         return Operation.REMOVE_USER.value
     if is_suspended:
@@ -143,6 +152,7 @@ class ClaimedRow:
     pending_removal: bool
     pending_package_id: int | None
     requested_at: datetime | None
+    requested_operation: str | None
     package_id: int
     profile_name: str
     rate_limit: str
@@ -155,6 +165,7 @@ class ClaimedRow:
             is_suspended=self.is_suspended,
             pending_package=self.pending_package_id is not None,
             synced_version=self.synced_version,
+            requested=self.requested_operation,
         )
 
 
@@ -178,6 +189,7 @@ async def claimed_rows(session: AsyncSession, token: str) -> list[ClaimedRow]:
             s.pending_removal,
             s.pending_package_id,
             s.requested_at,
+            s.requested_operation,
             Package.id,
             Package.profile_name,
             Package.rate_limit,
@@ -236,7 +248,15 @@ async def settle(session: AsyncSession, token: str, settlements: Sequence[Settle
     if not settlements:
         return
     at = now()
-    await session.execute(insert(EVENTS), [_event(s, at) for s in settlements])
+    events = [_event(s, at) for s in settlements]
+    await session.execute(insert(EVENTS), events)
+    # Counted for /metrics once this transaction commits (counting.flush in in_session).
+    increments = []
+    for event in events:
+        increments += counting.outcome(str(event["operation"]), str(event["outcome"]))
+        if isinstance(event["latency_ms"], int):
+            increments += counting.latency(event["latency_ms"])
+    counting.note(session, increments)
     succeeded = [s.row for s in settlements if s.outcome == RowOutcome.SUCCEEDED]
     removed = [{"sid": r.id, "version": r.desired_version} for r in succeeded if r.pending_removal]
     if removed:
@@ -289,6 +309,7 @@ async def _compare_and_set(
             sync_status=case((current, SyncStatus.SYNCED.value), else_=SyncStatus.PENDING.value),
             # Synced: no intent is waiting any more. A newer change keeps its own time.
             requested_at=case((current, None), else_=c.requested_at),
+            requested_operation=case((current, None), else_=c.requested_operation),
             sync_claim=None,
             sync_claimed_until=None,
         ),

@@ -7,11 +7,8 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.audit import log
+from mikrosync.http.client import client_address
 from mikrosync.web.deps import WebUser
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def audited(
@@ -29,5 +26,5 @@ async def audited(
         action=action,
         target=target,
         detail=detail,
-        ip=client_ip(request),
+        ip=client_address(request),
     )

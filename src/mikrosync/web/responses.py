@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
+from mikrosync.http.client import is_https
 from mikrosync.runtime import Runtime
 from mikrosync.web import login_cookie as cookies
 from mikrosync.web.csrf import CSRF_FIELD, CSRF_HEADER
@@ -48,7 +49,7 @@ def write_login(request: Request, response: Response, login: cookies.WebLogin) -
         path="/",
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
     )
 
 

@@ -27,6 +27,9 @@ class QueueState:
     available: bool
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    paused: bool = False
+    held: int = 0
+    """Ready jobs the pause holds back (0 when not paused)."""
 
     @property
     def depth(self) -> int:
@@ -165,7 +168,10 @@ async def expiring_soon(session: AsyncSession, *, tenant_id: int) -> dict[int, i
 async def queue_state(queue: JobQueue) -> QueueState:
     """Job counts of the sync queue; Redis being down is a state to show, not an error."""
     try:
-        return QueueState(available=True, counts=await queue.counts())
+        status = await queue.status()
+        return QueueState(
+            available=True, counts=status.counts, paused=status.paused, held=status.held
+        )
     except QueueUnavailable as exc:
         return QueueState(available=False, error=str(exc))
 

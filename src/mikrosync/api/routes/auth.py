@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from mikrosync.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from mikrosync.api.responses import errors
+from mikrosync.http.client import client_address
 from mikrosync.http.fields import refuse_nul
 from mikrosync.security.tokens import issue_token
 from mikrosync.tenants.access import Principal
@@ -30,7 +31,7 @@ async def create_token(
     refuse_nul("username", form.username)
     refuse_nul("password", form.password)
     throttle = runtime.login_throttle
-    address = request.client.host if request.client else None
+    address = client_address(request)
     wait = await throttle.retry_after(form.username, address)
     if wait is not None:
         raise HTTPException(

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
 from mikrosync.api.responses import OBJECTS
+from mikrosync.http.client import client_address
 from mikrosync.http.fields import Id, RequestModel
 from mikrosync.jobs.message_push import after_payment
 from mikrosync.jobs.push import push_intents
 from mikrosync.payments.mpesa import account as accounts
 from mikrosync.payments.mpesa import callbacks, daraja
-from mikrosync.payments.mpesa.client import DarajaClient, DarajaError
+from mikrosync.payments.mpesa.client import DarajaError, register_account_urls
 from mikrosync.payments.mpesa.stk import start_stk_push
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,8 @@ async def rotate_callback(
 @router.post("/mpesa/account/register-urls", status_code=status.HTTP_204_NO_CONTENT)
 async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) -> None:
     """Register the C2B validation and confirmation URLs with Daraja for the shortcode."""
-    account = await accounts.get_account(session, principal.tenant_id)
-    client = DarajaClient(accounts.credentials(account, vault))
-    base = account.callback_base_url
-    await session.commit()
     try:
-        await client.register_c2b_urls(base)
+        await register_account_urls(session, tenant_id=principal.tenant_id, vault=vault)
     except DarajaError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
 
@@ -129,7 +126,7 @@ async def mpesa_callback(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    source = request.client.host if request.client else None
+    source = client_address(request)
     account = await accounts.by_token(session, token)
     if account is None:
         log.warning("M-Pesa %s callback on an unknown callback URL from %s", kind, source)

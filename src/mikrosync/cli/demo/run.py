@@ -56,7 +56,11 @@ async def run_demo(settings: Settings, options: DemoOptions) -> bool:
         tenant_id = await _prepare_data(runtime, network, options)
         server = _EmbeddedServer(
             uvicorn.Config(
-                create_app(settings), host="127.0.0.1", port=options.port, log_level="warning"
+                create_app(settings),
+                host="127.0.0.1",
+                port=options.port,
+                log_level="warning",
+                proxy_headers=False,  # one rule for client addresses: MIKROSYNC_TRUSTED_PROXIES
             )
         )
         tasks = [

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
 from mikrosync.errors import MikrosyncError
 from mikrosync.payments.mpesa import daraja
-from mikrosync.payments.mpesa.account import CALLBACK_PREFIX, Credentials
+from mikrosync.payments.mpesa.account import CALLBACK_PREFIX, Credentials, credentials, get_account
+from mikrosync.security.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +138,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+async def register_account_urls(session: AsyncSession, *, tenant_id: int, vault: Vault) -> None:
+    """Register the tenant's C2B validation and confirmation URLs with Daraja for its
+    shortcode (API `register-urls` and the console's button). NotFound without an account;
+    DarajaError if Daraja refuses or cannot be reached."""
+    account = await get_account(session, tenant_id)
+    client = DarajaClient(credentials(account, vault))
+    base = account.callback_base_url
+    await session.commit()  # no transaction held open across the call to Daraja
+    await client.register_c2b_urls(base)

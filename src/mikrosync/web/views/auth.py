@@ -10,6 +10,7 @@ from fastapi import Query, Request, Response
 from sqlalchemy import select
 
 from mikrosync.audit import log
+from mikrosync.http.client import client_address
 from mikrosync.http.fields import NUL_MESSAGE, has_nul
 from mikrosync.tenants.models import StaffUser
 from mikrosync.tenants.service import authenticate, get_tenant, load_principal
@@ -59,7 +60,7 @@ async def login(request: Request, db: DbDep, runtime: RuntimeDep) -> Response:
     if form.errors:
         form.values["email"] = email.replace("\x00", "")
         return render(request, "login.html", {"form": form}, status_code=422)
-    address = request.client.host if request.client else None
+    address = client_address(request)
     throttle = runtime.login_throttle
     wait = await throttle.retry_after(email, address)
     if wait is not None:
