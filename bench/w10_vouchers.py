@@ -162,7 +162,7 @@ async def measure(simhost: SimHost, count: int, db: str) -> WorkloadResult:
         finally:
             await _drop(pg_name)
     bound_s, arithmetic = router_bound(count, model)
-    result = WorkloadResult("8", f"{count:,}-voucher batch, one router ({db})")
+    result = WorkloadResult("10", f"{count:,}-voucher batch, one router ({db})")
     for run in runs:
         sessions = run["pool_sessions"]
         ratio = run["carry_s"] / bound_s

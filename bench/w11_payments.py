@@ -157,7 +157,7 @@ async def _ledger_errors(stack: Stack) -> int:
 
 
 async def run(services: Services, profile: Profile, _context: dict[str, Any]) -> WorkloadResult:
-    result = WorkloadResult("8", "payments")
+    result = WorkloadResult("11", "payments")
     n = profile.payment_subscribers
     async with running(services, "w8", ROUTERS, MODEL) as (stack, site):
         await stack.api.patch(f"/packages/{site.package_id}", {"price": PRICE})
