@@ -10,8 +10,8 @@ from mikrosync.runtime import Runtime
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.usecases.secrets import rotate_secrets
-from tests.conftest import Staff
 from tests.helpers import make_subscriber
+from tests.plugins.core import Staff
 
 NEW_KEY = "rotated-key-" + "z" * 40
 

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.test_cli import _free_port
+from tests.plugins.core import free_port
 
 
 def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
     return subprocess.run(
-        [sys.executable, "-m", "mikrosync", "demo", "--port", str(_free_port()), *args],
+        [sys.executable, "-m", "mikrosync", "demo", "--port", str(free_port()), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from mikrosync.app import create_app
 from mikrosync.settings import Settings
-from tests.conftest import TEST_SECRET_KEY
-from tests.fuzz.conftest import ROLES, FuzzSite, FuzzStats, fuzz_examples
+from tests.plugins.core import TEST_SECRET_KEY
+from tests.plugins.fuzz import ROLES, FuzzSite, FuzzStats, fuzz_examples
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 # Path parameters pointed at the tenant's own objects (the rest of the cases use random ids).

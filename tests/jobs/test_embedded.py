@@ -14,7 +14,7 @@ import pytest
 
 from mikrosync.jobs import EmbeddedRedis, JobQueue, redis_connection, resolve_redis_url
 from mikrosync.jobs.names import ADD_USER
-from tests.jobs.conftest import HERE, Recorder, WorkerFactory, running, wait_for
+from tests.plugins.jobs import HERE, Recorder, WorkerFactory, running, wait_for
 
 
 def alive(pid: int) -> bool:

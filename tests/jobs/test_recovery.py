@@ -10,7 +10,7 @@ import redis.asyncio
 
 from mikrosync.jobs import JobInfo, JobQueue, QueueUnavailable, SyncWorker
 from mikrosync.jobs.names import ADD_USER
-from tests.jobs.conftest import (
+from tests.plugins.jobs import (
     TEST_LOCK_MS,
     TEST_STALLED_MS,
     Recorder,

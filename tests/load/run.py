@@ -46,7 +46,7 @@ from tests.chaos.infra import (
     free_port,
     wait_ready,
 )
-from tests.conftest import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY
 
 HERE = Path(__file__).parent
 API = "/api/v1"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mikrosync.payments.models import EntryKind, Payment, Wallet, WalletEntry
 from mikrosync.runtime import Runtime
-from tests.payments.conftest import MpesaSite
+from tests.plugins.payments import MpesaSite
 
 CALLBACKS = 150
 DUPLICATE_SHARE = 0.3

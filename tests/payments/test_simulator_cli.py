@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from tests.cli.test_cli import _free_port
+from tests.plugins.core import free_port
 
 MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
@@ -20,7 +20,7 @@ def _basic(key: str, secret: str) -> str:
 
 
 def test_simulate_mpesa_serves_oauth() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*MIKROSYNC, "simulate-mpesa", "--port", str(port), "--consumer-key", "k1"],
         stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from mikrosync.cli.sim import simulate_router
-from tests.simulator.conftest import collect
+from tests.plugins.simulator import collect
 
 MIKROSYNC = str(Path(sys.executable).with_name("mikrosync"))
 

@@ -15,7 +15,7 @@ from mikrosync.clock import now
 from mikrosync.subscribers.models import Subscriber, SyncStatus
 from mikrosync.sync.converge import Outcome
 from mikrosync.sync.reconcile import reconcile_router
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 SIZE = 50_000
 CHANGED = ("u00007", "u12345", "u49999")

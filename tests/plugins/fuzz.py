@@ -29,7 +29,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role
-from tests.conftest import PASSWORD
+from tests.plugins.core import PASSWORD
 
 # Examples per operation and role in the fuzzing phase (schemathesis's examples and coverage
 # phases add their own deterministic cases on top).
