@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.plugins.core import free_port
+
+# Tier (tests/plugins/tiers.py): runs `mikrosync demo` as a subprocess.
+pytestmark = pytest.mark.e2e
 
 
 def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,9 @@ from mikrosync.jobs import EmbeddedRedis, JobQueue, redis_connection, resolve_re
 from mikrosync.jobs.names import ADD_USER
 from tests.plugins.jobs import HERE, Recorder, WorkerFactory, running, wait_for
 
+# Tier (tests/plugins/tiers.py): runs client processes of the embedded Redis.
+pytestmark = pytest.mark.e2e
+
 
 def alive(pid: int) -> bool:
     try:

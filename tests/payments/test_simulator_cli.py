@@ -9,9 +9,12 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.plugins.core import free_port
 
+# Tier (tests/plugins/tiers.py): runs `mikrosync simulate-mpesa` as a subprocess.
+pytestmark = pytest.mark.e2e
 MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
 
