@@ -24,7 +24,7 @@ run: install
 ## Install, start PostgreSQL and Redis if needed, run the whole test suite (all tiers) on
 ## $(TEST_WORKERS) processes and print the line coverage of src/mikrosync (README, "Tests")
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=15
 test: install services
 	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term
 
@@ -50,7 +50,7 @@ fmt: install
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
 
 ## Benchmarks (bench/README.md): quick profile in a few minutes; full profile (issue 9 sizes)
 .PHONY: bench bench-full
