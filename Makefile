@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Trust auth ignores the password; a server that scripts/ensure-services.sh installed uses it.
 export MIKROSYNC_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres:mikrosync-test@127.0.0.1:5432/postgres
 
-.PHONY: install run test lint fmt typecheck services check clean
+.PHONY: install run test test-fast lint fmt typecheck services check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mikrosync needs Python 3.11 or newer")'
@@ -21,9 +21,16 @@ install: $(STAMP)
 run: install
 	$(BIN)/mikrosync demo --port 8000
 
-## Install, start PostgreSQL and Redis if needed, run the whole test suite
+## Install, start PostgreSQL and Redis if needed, run the whole test suite (all tiers) on
+## $(TEST_WORKERS) processes and print the line coverage of src/mikrosync (README, "Tests")
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=15
 test: install services
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term
+
+## The unit and db tiers only: the quick check while working (no subprocesses, no browser)
+test-fast: install services
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "unit or db"
 
 services:
 	bash scripts/ensure-services.sh
@@ -43,7 +50,7 @@ fmt: install
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
 
 ## Benchmarks (bench/README.md): quick profile in a few minutes; full profile (issue 9 sizes)
 .PHONY: bench bench-full

@@ -1,7 +1,7 @@
 """What a workload runs against: the shared services and one fresh mikrosync stack.
 
 `Services` (once per run): PostgreSQL (the machine's, reached as the `postgres` user like
-tests/conftest.py does; each stack gets a throw-away database, dropped afterwards), Redis
+tests/plugins/core.py does; each stack gets a throw-away database, dropped afterwards), Redis
 (the machine's, under a unique key prefix per stack, or a private `redis-server` when none
 answers) and the simhost process with the simulated routers.
 

@@ -13,7 +13,7 @@ import httpx
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
-from tests.conftest import Staff
+from tests.plugins.core import Staff
 
 
 def unique(prefix: str) -> str:

@@ -9,7 +9,7 @@ import httpx
 from mikrosync.runtime import Runtime
 from mikrosync.security.tokens import issue_token
 from mikrosync.tenants.models import Role
-from tests.conftest import PASSWORD, Staff, TenantFactory
+from tests.plugins.core import PASSWORD, Staff, TenantFactory
 
 
 async def test_token_then_me(client: httpx.AsyncClient, owner: Staff) -> None:

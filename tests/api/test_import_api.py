@@ -10,8 +10,8 @@ import pytest
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import Staff, TenantFactory
 
 URL = "/api/v1/subscribers/import"
 CSV = """username,password,package,remote_address,expires_at

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from mikrosync.simulator.testing import running_router
-from tests.conftest import Staff
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import Staff
 
 
 async def test_live_sessions_and_disconnect(client: httpx.AsyncClient, owner: Staff) -> None:

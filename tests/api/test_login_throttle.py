@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from mikrosync.security.throttle import MAX_FAILURES_PER_EMAIL, LoginThrottle
-from tests.conftest import PASSWORD, TEST_REDIS_URL, Staff, TenantFactory
+from tests.plugins.core import PASSWORD, TEST_REDIS_URL, Staff, TenantFactory
 
 
 async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Staff
 from tests.helpers import make_package, make_subscriber
+from tests.plugins.core import Staff
 
 
 async def test_package_crud_and_defaults(client: httpx.AsyncClient, owner: Staff) -> None:

@@ -13,8 +13,8 @@ from mikrosync.jobs.producer import JobQueue
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
-from tests.conftest import Staff
 from tests.helpers import make_router, make_subscriber
+from tests.plugins.core import Staff
 
 
 async def test_create_pushes_an_add_user_job(

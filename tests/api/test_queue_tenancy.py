@@ -21,9 +21,9 @@ from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.errors import PermanentError
-from tests.conftest import TenantFactory, delete_prefix
 from tests.helpers import make_router, make_subscriber
-from tests.jobs.conftest import running, wait_for
+from tests.plugins.core import TenantFactory, delete_prefix
+from tests.plugins.jobs import running, wait_for
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import RouterSite, make_router
+from tests.plugins.core import Staff, TenantFactory
 
 ROUTER_PASSWORD = "router-pw"
 

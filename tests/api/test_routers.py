@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from mikrosync.routers.models import Router
 from mikrosync.runtime import Runtime
-from tests.conftest import Staff
 from tests.helpers import make_router, make_subscriber
+from tests.plugins.core import Staff
 
 
 async def test_router_crud(client: httpx.AsyncClient, owner: Staff) -> None:

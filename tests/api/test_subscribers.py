@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber
-from tests.conftest import Staff
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import Staff
 
 
 async def _events(client: httpx.AsyncClient, staff: Staff, subscriber_id: int) -> list[Any]:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_subscriber
+from tests.plugins.core import Staff, TenantFactory
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from mikrosync.tenants.models import Role
 from mikrosync.tenants.settings_service import effective_policy
-from tests.conftest import Staff, TenantFactory
+from tests.plugins.core import Staff, TenantFactory
 
 URL = "/api/v1/tenant/settings"
 DEFAULT_POLICY = {

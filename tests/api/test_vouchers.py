@@ -19,8 +19,8 @@ from sqlalchemy import select
 from mikrosync.runtime import Runtime
 from mikrosync.vouchers.codes import DEFAULT_ALPHABET, LOOK_ALIKES
 from mikrosync.vouchers.models import Voucher
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_package, make_router
+from tests.plugins.core import Staff, TenantFactory
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 

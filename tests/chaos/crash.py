@@ -29,7 +29,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from tests.chaos.infra import free_port, wait_ready
-from tests.conftest import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY
 
 HOOK_ENV = "MIKROSYNC_CHAOS_CRASH_FLAG"
 

@@ -49,7 +49,7 @@ from tests.chaos.plan import PACKAGES, Plan, TechAction, build_plan
 from tests.chaos.profiles import ChaosProfile
 from tests.chaos.report import RunReport
 from tests.chaos.technician import ROUTER_PASSWORD, Customers, Ledger, Technician, seed_foreign
-from tests.conftest import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY
 
 OWNER_PASSWORD = "Chaos-pass-123"
 QUIET_POLLS = 3

@@ -23,8 +23,8 @@ import redis.asyncio
 from mikrosync.db import migrate
 from mikrosync.settings import Settings
 from tests.chaos.profiles import Backend
-from tests.conftest import TEST_SECRET_KEY, _create_postgres_database, _drop_postgres_database
-from tests.e2e.conftest import WORKER_ENV as E2E_WORKER_ENV
+from tests.plugins.core import TEST_SECRET_KEY, _create_postgres_database, _drop_postgres_database
+from tests.plugins.e2e import WORKER_ENV as E2E_WORKER_ENV
 
 # The e2e tests' fast sync knobs (every recovery path finishes within seconds), and:
 WORKER_ENV = E2E_WORKER_ENV | {

@@ -1,4 +1,4 @@
-"""The run's result: one table, printed and written as Markdown (tests/chaos/last-run.md)."""
+"""The run's result: one table, printed and written as Markdown (build/chaos/last-run.md)."""
 
 from __future__ import annotations
 

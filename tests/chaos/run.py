@@ -1,6 +1,6 @@
 """Run a chaos profile by hand: `python -m tests.chaos.run --profile full [--seed N] ...`.
 
-Prints the table, writes it to tests/chaos/last-run.md (or `--out`), and exits 1 when any
+Prints the table, writes it to build/chaos/last-run.md (or `--out`), and exits 1 when any
 invariant diverged. Logs and the private Redis's files stay in `--run-dir` (a temporary
 directory by default, printed at the end).
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from tests.chaos.harness import run_chaos
 from tests.chaos.profiles import PROFILES, ChaosProfile
 
-HERE = Path(__file__).parent
-LAST_RUN = HERE / "last-run.md"
+# A run artefact: build/ is git-ignored.
+LAST_RUN = Path(__file__).resolve().parents[2] / "build" / "chaos" / "last-run.md"
 
 
 def parse(argv: list[str] | None = None) -> tuple[ChaosProfile, Path, Path]:
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(run_chaos(profile, run_dir))
     text = report.markdown()
     print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"written to {out}")
     return 1 if report.divergences else 0

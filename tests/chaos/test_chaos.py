@@ -10,7 +10,8 @@ from tests.chaos.harness import run_chaos
 from tests.chaos.plan import FaultKind, OpKind, build_plan
 from tests.chaos.profiles import PROFILES, ChaosProfile
 
-LAST_RUN = Path(__file__).parent / "last-run.md"
+# A run artefact: build/ is git-ignored.
+LAST_RUN = Path(__file__).resolve().parents[2] / "build" / "chaos" / "last-run.md"
 
 
 @pytest.mark.slow
@@ -18,6 +19,7 @@ LAST_RUN = Path(__file__).parent / "last-run.md"
 async def test_chaos(chaos_profile: ChaosProfile, tmp_path: Path) -> None:
     report = await run_chaos(chaos_profile, tmp_path / "run")
     text = report.markdown()
+    LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
     LAST_RUN.write_text(text)
     print(text)
     assert report.operations == chaos_profile.ops

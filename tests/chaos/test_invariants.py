@@ -13,7 +13,7 @@ from tests.chaos.invariants import PackageInfo, World, check
 from tests.chaos.model import Expected, Model
 from tests.chaos.plan import SlotSpec
 from tests.chaos.technician import Ledger
-from tests.conftest import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY
 
 TENANT = 7
 TAG = f"mikrosync:t={TENANT}:s=41"

@@ -26,8 +26,8 @@ from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
 from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.expiry import expire_due
-from tests.conftest import Staff
 from tests.helpers import RouterSite, make_package, sync_deps
+from tests.plugins.core import Staff
 
 ROUTER_PASSWORD = "router-pw"
 

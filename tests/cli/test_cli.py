@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
+pytestmark = pytest.mark.e2e
+
 MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
 

@@ -7,13 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.test_cli import _free_port
+import pytest
+
+from tests.plugins.core import free_port
+
+# Tier (tests/plugins/tiers.py): runs `mikrosync demo` as a subprocess.
+pytestmark = pytest.mark.e2e
 
 
 def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
     return subprocess.run(
-        [sys.executable, "-m", "mikrosync", "demo", "--port", str(_free_port()), *args],
+        [sys.executable, "-m", "mikrosync", "demo", "--port", str(free_port()), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -30,7 +30,10 @@ from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.service import find_tenant_by_slug
-from tests.conftest import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+
+# Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
+pytestmark = pytest.mark.e2e
 
 ROUTER_PASSWORD = "router-pw"
 

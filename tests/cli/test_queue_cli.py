@@ -15,7 +15,7 @@ import pytest
 
 from mikrosync.jobs.names import ADD_USER
 from mikrosync.jobs.producer import JobQueue
-from tests.conftest import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tests.cli.test_reconcile_cli import SLUG, CliSite, cli  # noqa: F401 (fixture)
+from tests.plugins.cli import SLUG, CliSite
 
 USERS = "/ip/hotspot/user"
 
@@ -30,7 +30,7 @@ async def vouchers(site: CliSite, *args: str) -> tuple[int, str, str]:
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-async def test_create_list_print_delete(cli: CliSite, tmp_path: Path) -> None:  # noqa: F811
+async def test_create_list_print_delete(cli: CliSite, tmp_path: Path) -> None:
     site = cli.site
     package = site.packages["hotspot"]["name"]
     code, stdout, stderr = await vouchers(
@@ -67,7 +67,7 @@ async def test_create_list_print_delete(cli: CliSite, tmp_path: Path) -> None:  
     assert not [r for r in site.sim.rows(USERS) if ":v=" in r.get("comment", "")]
 
 
-async def test_bad_input_names_the_field(cli: CliSite) -> None:  # noqa: F811
+async def test_bad_input_names_the_field(cli: CliSite) -> None:
     site = cli.site
     base = ("create", "--router", site.router["name"], "--no-wait")
     code, _, stderr = await vouchers(cli, *base, "--count", "0", "--profile", "default")

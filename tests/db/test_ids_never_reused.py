@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from mikrosync.db import migrate
 from mikrosync.db.session import make_engine
-from tests.db.test_migrations import fresh_url  # noqa: F401 (fixture)
 
 NOW = "2026-01-01 00:00:00"
 
@@ -55,7 +54,7 @@ async def _new_id(url: str, slug: str) -> int:
 
 
 @pytest.mark.regression
-async def test_a_deleted_rows_id_is_never_given_again(fresh_url: str) -> None:  # noqa: F811
+async def test_a_deleted_rows_id_is_never_given_again(fresh_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, fresh_url)
     first = await _new_id(fresh_url, "first")
     newest = await _new_id(fresh_url, "newest")
@@ -65,7 +64,7 @@ async def test_a_deleted_rows_id_is_never_given_again(fresh_url: str) -> None:  
 
 
 @pytest.mark.regression
-async def test_0018a_keeps_rows_and_children_and_stops_reuse(fresh_url: str) -> None:  # noqa: F811
+async def test_0018a_keeps_rows_and_children_and_stops_reuse(fresh_url: str) -> None:
     """An existing database (at 0017a, ids reusable on SQLite) upgraded in place."""
     await asyncio.to_thread(migrate.upgrade, fresh_url, "0017a")
     kept = await _new_id(fresh_url, "kept")

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 
 from mikrosync.db import migrate
-from tests.db.test_migrations import TABLES, _tables, fresh_url  # noqa: F401 (fixture)
+from tests.plugins.db import TABLES, tables_of
 
 NEW = {"router_outages", "audit_log"}
 
 
-async def test_0017a_down_and_up(fresh_url: str) -> None:  # noqa: F811
+async def test_0017a_down_and_up(fresh_url: str) -> None:
     await asyncio.to_thread(migrate.upgrade, fresh_url)
-    assert await _tables(fresh_url) == TABLES
+    assert await tables_of(fresh_url) == TABLES
     await asyncio.to_thread(migrate.downgrade, fresh_url, "0016a")
-    assert await _tables(fresh_url) == TABLES - NEW
+    assert await tables_of(fresh_url) == TABLES - NEW
     await asyncio.to_thread(migrate.upgrade, fresh_url)
-    assert await _tables(fresh_url) == TABLES
+    assert await tables_of(fresh_url) == TABLES

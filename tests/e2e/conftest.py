@@ -1,171 +1,19 @@
-"""End to end: the API in-process, real `mikrosync worker` subprocesses, the simulator over TCP,
-real Redis, and a database of its own per backend (so the workers' sweeper sees only these
-tests' rows)."""
+"""The end-to-end tests' `site`: a tenant with a simulated router of the test's own, served by
+the module's worker processes (the shared fixtures are in tests/plugins/e2e.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from mikrosync.app import create_app
-from mikrosync.db import migrate
 from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
-from tests.conftest import (
-    TEST_REDIS_URL,
-    TEST_SECRET_KEY,
-    TenantFactory,
-    _create_postgres_database,
-    _drop_postgres_database,
-    delete_prefix,
-)
 from tests.helpers import RouterSite
-
-# Fast sync knobs, so recovery paths finish in seconds.
-WORKER_ENV = {
-    "MIKROSYNC_ROUTER_CONNECT_TIMEOUT_S": "1",
-    "MIKROSYNC_ROUTER_COMMAND_TIMEOUT_S": "2",
-    "MIKROSYNC_SWEEP_INTERVAL_S": "1",
-    "MIKROSYNC_SWEEP_STALE_AFTER_S": "2",
-    "MIKROSYNC_HEALTH_INTERVAL_S": "1",
-    "MIKROSYNC_SYNC_ATTEMPTS": "4",
-    "MIKROSYNC_JOB_LOCK_S": "3",
-    "MIKROSYNC_STALLED_CHECK_S": "1",
-    "MIKROSYNC_LOG_JSON": "true",
-    "MIKROSYNC_RECONCILE_INTERVAL_S": "10",
-    "MIKROSYNC_REMINDER_SCAN_S": "1",
-}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def e2e_settings(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Settings]:
-    data_dir = tmp_path_factory.mktemp("e2e")
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{data_dir / 'e2e.db'}"
-    else:
-        url = await _create_postgres_database()
-    await asyncio.to_thread(migrate.upgrade, url)
-    prefix = f"e2e-{uuid.uuid4().hex[:10]}"
-    yield Settings(
-        data_dir=data_dir,
-        database_url=url,
-        secret_key=TEST_SECRET_KEY,
-        redis_url=TEST_REDIS_URL,
-        queue_prefix=prefix,
-    )
-    await delete_prefix(prefix)
-    if request.param == "postgresql":
-        await _drop_postgres_database(url)
-
-
-class WorkerProcess:
-    """A real `mikrosync worker` subprocess."""
-
-    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 4) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
-        env |= WORKER_ENV | {
-            "MIKROSYNC_DATA_DIR": str(settings.data_dir),
-            "MIKROSYNC_DATABASE_URL": settings.resolved_database_url,
-            "MIKROSYNC_REDIS_URL": settings.redis_url or "",
-            "MIKROSYNC_QUEUE_PREFIX": settings.queue_prefix,
-            "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
-        }
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mikrosync", "worker", "--concurrency", str(concurrency)],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@pytest.fixture(scope="module")
-def workers(
-    e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[..., WorkerProcess]]:
-    """Factory of worker subprocesses; all are stopped at the end of the module."""
-    started: list[WorkerProcess] = []
-    log_dir = tmp_path_factory.mktemp("worker-logs")
-
-    def start(concurrency: int = 4) -> WorkerProcess:
-        worker = WorkerProcess(e2e_settings, log_dir / f"worker-{len(started)}.log", concurrency)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(workers: Callable[..., WorkerProcess]) -> WorkerProcess:
-    return workers()
-
-
-@pytest.fixture(scope="module")
-async def e2e_client(e2e_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(e2e_settings)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-    await app.state.runtime.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-@dataclass
-class Site(RouterSite):
-    """A RouterSite served by the module's worker processes."""
-
-    async def synced(self, subscriber_id: int, *, timeout: float = 20.0) -> dict[str, Any]:
-        async def check() -> bool:
-            row = await self.status(subscriber_id)
-            assert row.get("sync_status") != "error", row
-            return row.get("sync_status") == "synced"
-
-        await eventually(check, timeout=timeout, what=f"subscriber {subscriber_id} synced")
-        return await self.status(subscriber_id)
+from tests.plugins.core import TenantFactory
+from tests.plugins.e2e import Site
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.e2e.conftest import Site, WorkerProcess, eventually
+from tests.plugins.e2e import Site, WorkerProcess, eventually
 
 
 def _in(seconds: float) -> str:

@@ -18,8 +18,8 @@ from mikrosync.app import create_app
 from mikrosync.mpesa_sim import SimConfig, StkOutcome
 from mikrosync.mpesa_sim.server import RunningSim, running_mpesa
 from mikrosync.settings import Settings
-from tests.e2e.conftest import Site, WorkerProcess, eventually
-from tests.messages.conftest import SmtpServer, smtp_server  # noqa: F401 (fixture)
+from tests.plugins.e2e import Site, WorkerProcess, eventually, expired_on_router
+from tests.plugins.mail import SmtpServer
 
 
 @pytest.fixture(scope="module")
@@ -52,27 +52,6 @@ async def daraja(site: Site, callback_transport: httpx.ASGITransport) -> AsyncIt
         yield running
 
 
-async def _expired_on_router(site: Site, username: str, **fields: Any) -> dict[str, Any]:
-    """A subscriber synced to the router, then cut by expiry (secret disabled, synced)."""
-    created = await site.subscriber(username=username, **fields)
-    await site.synced(created["id"])
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-    await site.call("PATCH", f"/subscribers/{created['id']}", json={"expires_at": soon})
-
-    async def cut() -> bool:
-        row = await site.status(created["id"])
-        secret = site.rows("/ppp/secret", name=username)
-        return (
-            row["is_suspended"]
-            and row["sync_status"] == "synced"
-            and bool(secret)
-            and secret[0]["disabled"] == "true"
-        )
-
-    await eventually(cut, timeout=30, what=f"{username} cut by expiry")
-    return created
-
-
 async def _back_online(site: Site, subscriber_id: int, username: str) -> dict[str, Any]:
     row = await site.synced(subscriber_id, timeout=40)
     assert row["is_suspended"] is False
@@ -94,7 +73,7 @@ async def _ledger(site: Site, subscriber_id: int) -> dict[str, Any]:
 async def test_c2b_payment_while_router_offline_reconnects_exactly_once(
     site: Site, worker: WorkerProcess, daraja: RunningSim
 ) -> None:
-    created = await _expired_on_router(site, "paybill-payer")
+    created = await expired_on_router(site, "paybill-payer")
     price = site.packages["pppoe"]["price"]
     await site.sim.go_down()
 
@@ -129,7 +108,7 @@ async def test_c2b_payment_while_router_offline_reconnects_exactly_once(
 async def test_stk_push_payment_reconnects(
     site: Site, worker: WorkerProcess, daraja: RunningSim
 ) -> None:
-    created = await _expired_on_router(site, "stk-payer", phone="0712000002")
+    created = await expired_on_router(site, "stk-payer", phone="0712000002")
     daraja.sim.stk_outcomes.append(StkOutcome(copies=3))
     price = site.packages["pppoe"]["price"]
     await site.call(
@@ -143,7 +122,7 @@ async def test_stk_push_payment_reconnects(
 
 
 async def test_cash_payment_from_the_office_reconnects(site: Site, worker: WorkerProcess) -> None:
-    created = await _expired_on_router(site, "cash-payer")
+    created = await expired_on_router(site, "cash-payer")
     price = site.packages["pppoe"]["price"]
     for _ in range(2):  # a double-clicked form: the receipt number makes it one payment
         await site.call(
@@ -158,7 +137,7 @@ async def test_cash_payment_from_the_office_reconnects(site: Site, worker: Worke
 async def test_reminder_and_receipt_arrive_once_through_the_worker(
     site: Site,
     worker: WorkerProcess,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     await site.call(
         "PATCH",

@@ -23,8 +23,8 @@ from mikrosync.app import create_app
 from mikrosync.jobs.names import ADD_USER, SYNC_QUEUE
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
-from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.jobs.node_bullmq import node_bullmq
+from tests.plugins.e2e import Site, WorkerProcess, eventually
 
 pytestmark = pytest.mark.regression
 

@@ -14,7 +14,7 @@ import redis.asyncio
 from mikrosync.jobs.embedded import embedded_redis
 from mikrosync.settings import Settings
 from mikrosync.sync.converge import lease_s
-from tests.e2e.conftest import WORKER_ENV, Site, WorkerProcess, eventually
+from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess, eventually
 
 WORKER_SETTINGS = Settings.model_validate(
     {name.removeprefix("MIKROSYNC_").lower(): value for name, value in WORKER_ENV.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 import librouteros
 
-from tests.e2e.conftest import Site, WorkerProcess, eventually
+from tests.plugins.e2e import Site, WorkerProcess, eventually
 
 
 async def test_pppoe_lifecycle_through_the_api(site: Site, worker: WorkerProcess) -> None:

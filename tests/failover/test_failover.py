@@ -49,10 +49,13 @@ from tests.chaos.invariants import PackageInfo, World, check
 from tests.chaos.model import Expected
 from tests.chaos.plan import SlotSpec
 from tests.chaos.technician import Ledger
-from tests.conftest import TEST_SECRET_KEY
 from tests.failover.infra import REDIS_PASSWORD, PostgresServer, SentinelSet, wait_for
 from tests.failover.load import API, REQUEST_BOUND_S, Load
-from tests.web.conftest import csrf_from
+from tests.plugins.core import TEST_SECRET_KEY
+from tests.plugins.web import csrf_from
+
+# Starts its own Redis, sentinels, PostgreSQL, serve and workers (tests/plugins/tiers.py).
+pytestmark = pytest.mark.e2e
 
 ROUNDS = 3
 """Redis primary kills and PostgreSQL restarts, each."""

@@ -16,8 +16,8 @@ from mikrosync.db.redis import parse_sentinel_url, redis_connection
 from mikrosync.errors import ConfigError
 from mikrosync.settings import Settings, load_settings, redacted
 from tests.chaos.infra import free_port
-from tests.conftest import TEST_SECRET_KEY
-from tests.web.conftest import csrf_from
+from tests.plugins.core import TEST_SECRET_KEY
+from tests.plugins.web import csrf_from
 
 
 def test_sentinel_url_names_sentinels_service_db_and_passwords() -> None:

@@ -15,8 +15,8 @@ import pytest
 
 from mikrosync.app import create_app
 from mikrosync.settings import Settings
-from tests.conftest import PASSWORD, Staff
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import PASSWORD, Staff
 
 API = "/api/v1"
 # Past PostgreSQL's INTEGER (2**31 - 1) and past SQLite's (2**63 - 1).

@@ -18,7 +18,7 @@ from mikrosync.jobs.names import (
     UPDATE_USER_PACKAGE,
 )
 from mikrosync.sync.errors import PermanentError
-from tests.jobs.conftest import (
+from tests.plugins.jobs import (
     Recorder,
     SpawnProbe,
     WorkerFactory,

@@ -14,7 +14,10 @@ import pytest
 
 from mikrosync.jobs import EmbeddedRedis, JobQueue, redis_connection, resolve_redis_url
 from mikrosync.jobs.names import ADD_USER
-from tests.jobs.conftest import HERE, Recorder, WorkerFactory, running, wait_for
+from tests.plugins.jobs import HERE, Recorder, WorkerFactory, running, wait_for
+
+# Tier (tests/plugins/tiers.py): runs client processes of the embedded Redis.
+pytestmark = pytest.mark.e2e
 
 
 def alive(pid: int) -> bool:

@@ -6,8 +6,8 @@ import pytest
 import redis.asyncio
 
 from mikrosync.jobs.names import SYNC_QUEUE
-from tests.jobs.conftest import SpawnProbe, wait_for, wait_ready
 from tests.jobs.node_bullmq import node_bullmq
+from tests.plugins.jobs import SpawnProbe, wait_for, wait_ready
 
 
 @pytest.mark.regression

@@ -12,7 +12,7 @@ import redis.asyncio
 
 from mikrosync.jobs import JobQueue, QueueUnavailable
 from mikrosync.jobs.names import ADD_USER, DISCONNECT_USER, RECONCILE_ROUTER, UPDATE_USER
-from tests.jobs.conftest import queue_key
+from tests.plugins.jobs import queue_key
 
 
 async def test_push_subscriber_stores_only_the_id(

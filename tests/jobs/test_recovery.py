@@ -10,7 +10,7 @@ import redis.asyncio
 
 from mikrosync.jobs import JobInfo, JobQueue, QueueUnavailable, SyncWorker
 from mikrosync.jobs.names import ADD_USER
-from tests.jobs.conftest import (
+from tests.plugins.jobs import (
     TEST_LOCK_MS,
     TEST_STALLED_MS,
     Recorder,
@@ -20,6 +20,7 @@ from tests.jobs.conftest import (
     probe_events,
     running,
     wait_for,
+    wait_ready,
 )
 
 
@@ -35,6 +36,9 @@ async def test_a_killed_workers_job_runs_again_in_another_worker(
 
     await wait_for(lambda: started_on("A"), timeout=15)
     await spawn_probe("B")
+    # B's start-up (a Python process, slow on a loaded machine) is not part of the recovery
+    # being timed: kill A once B is up and listening.
+    await wait_ready(raw, prefix, 2)
     doomed.process.kill()
     await doomed.process.wait()
     killed_at = time.time()

@@ -7,7 +7,7 @@ import itertools
 from mikrosync.jobs import JobInfo, JobQueue
 from mikrosync.jobs.names import ADD_USER, UPDATE_USER
 from mikrosync.sync.errors import PermanentError, TemporaryError
-from tests.jobs.conftest import Recorder, WorkerFactory, has_jobs, running, wait_for
+from tests.plugins.jobs import Recorder, WorkerFactory, has_jobs, running, wait_for
 
 
 async def always_fail(_info: JobInfo) -> None:

@@ -13,7 +13,7 @@ from mikrosync.jobs.names import (
     SCHEDULE_EXPIRED,
     SWEEP_PENDING,
 )
-from tests.jobs.conftest import Recorder, WorkerFactory, running, wait_for
+from tests.plugins.jobs import Recorder, WorkerFactory, running, wait_for
 
 
 async def test_a_delayed_job_runs_close_to_its_time(

@@ -1,6 +1,6 @@
 """Load: N concurrent clients, mixed reads and writes, against `mikrosync serve` (by hand).
 
-    python -m tests.load.run [--clients 200] [--duration 60] [--out tests/load/last-run]
+    python -m tests.load.run [--clients 200] [--duration 60] [--out build/load/last-run]
 
 Everything is real and throw-away: a PostgreSQL database of its own, a private redis-server,
 `mikrosync simulate-router --count K`, one `mikrosync serve` and one `mikrosync worker`
@@ -46,9 +46,11 @@ from tests.chaos.infra import (
     free_port,
     wait_ready,
 )
-from tests.conftest import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY
 
 HERE = Path(__file__).parent
+# A run artefact: build/ is git-ignored.
+LAST_RUN = HERE.parents[1] / "build" / "load" / "last-run"
 API = "/api/v1"
 PASSWORD = "Load-pass-123"
 ROUTER_PASSWORD = "router-pw"
@@ -68,7 +70,7 @@ class Options:
     write_share: float = 0.3
     router_latency_ms: float = 5.0
     seed: int = 1
-    out: Path = HERE / "last-run"
+    out: Path = LAST_RUN
 
 
 @dataclass
@@ -491,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", type=int, default=400)
     parser.add_argument("--write-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=HERE / "last-run")
+    parser.add_argument("--out", type=Path, default=LAST_RUN)
     args = parser.parse_args(argv)
     if importlib.util.find_spec("matplotlib") is None:
         parser.error("the plots need matplotlib, from the bench extra: run `make load`")

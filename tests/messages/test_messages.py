@@ -23,9 +23,9 @@ from mikrosync.payments import service
 from mikrosync.payments.models import Method
 from mikrosync.runtime import Runtime
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_package, make_subscriber
-from tests.messages.conftest import SmsEndpoint, SmtpServer
+from tests.plugins.core import Staff, TenantFactory
+from tests.plugins.mail import SmsEndpoint, SmtpServer
 
 
 async def _settings(client: httpx.AsyncClient, owner: Staff, **fields: Any) -> dict[str, Any]:

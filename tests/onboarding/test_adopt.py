@@ -12,7 +12,7 @@ from mikrosync.onboarding.adopt_plan import AdoptionPlan
 from mikrosync.routers.models import Router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.converge import Outcome
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 WRITES = ("/add", "/set", "/remove", "/enable", "/disable")
 

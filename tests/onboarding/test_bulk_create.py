@@ -17,8 +17,8 @@ from mikrosync.subscribers.service import (
     create_subscriber,
     create_subscribers_bulk,
 )
-from tests.conftest import Staff
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import Staff
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from mikrosync.onboarding.csv_import import ImportInterrupted, check_csv, commit
 from mikrosync.onboarding.rows import CsvFileError, parse_expiry, read_csv
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber, SyncEvent
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
+from tests.plugins.core import Staff, TenantFactory
 
 HEADER = "username,password,service,package,remote_address,static_ip,expires_at"
 

@@ -12,8 +12,8 @@ from mikrosync.payments import service
 from mikrosync.payments.models import Method
 from mikrosync.runtime import Runtime
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_package, make_subscriber, unique
+from tests.plugins.core import Staff, TenantFactory
 
 
 async def _subscriber(client: httpx.AsyncClient, owner: Staff) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mikrosync.payments.models import EntryKind, Payment, Wallet, WalletEntry
 from mikrosync.runtime import Runtime
-from tests.payments.conftest import MpesaSite
+from tests.plugins.payments import MpesaSite
 
 CALLBACKS = 150
 DUPLICATE_SHARE = 0.3
@@ -47,7 +47,8 @@ async def test_concurrent_callbacks_with_duplicates_keep_the_ledger_exact(
 
     answers = [d for d in sim.deliveries if d.url == url]
     assert len(answers) == CALLBACKS
-    assert all(d.status == 200 for d in answers), Counter(d.status for d in answers)
+    failed = [d.error or d.status for d in answers if d.status != 200]
+    assert not failed, Counter(failed)
     tenant_id = mpesa.owner.tenant_id
     async with runtime.sessionmaker() as session:
         references = Counter(

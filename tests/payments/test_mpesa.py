@@ -19,7 +19,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.security.vault import Vault
 from mikrosync.subscribers.models import Subscriber, SuspendReason
 from tests.helpers import unique
-from tests.payments.conftest import MpesaSite
+from tests.plugins.payments import MpesaSite
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 

@@ -9,9 +9,12 @@ import sys
 import time
 
 import httpx
+import pytest
 
-from tests.cli.test_cli import _free_port
+from tests.plugins.core import free_port
 
+# Tier (tests/plugins/tiers.py): runs `mikrosync simulate-mpesa` as a subprocess.
+pytestmark = pytest.mark.e2e
 MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
 
@@ -20,7 +23,7 @@ def _basic(key: str, secret: str) -> str:
 
 
 def test_simulate_mpesa_serves_oauth() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*MIKROSYNC, "simulate-mpesa", "--port", str(port), "--consumer-key", "k1"],
         stdout=subprocess.PIPE,

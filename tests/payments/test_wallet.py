@@ -26,8 +26,8 @@ from mikrosync.payments.models import (
 )
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber, SuspendReason
-from tests.conftest import Staff
 from tests.helpers import make_package, make_subscriber, unique
+from tests.plugins.core import Staff
 
 DAY = timedelta(days=1)
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from mikrosync.payments.webhook import signature
-from tests.conftest import Staff
 from tests.helpers import make_package, make_subscriber, unique
+from tests.plugins.core import Staff
 
 
 async def _hook(client: httpx.AsyncClient, owner: Staff) -> dict[str, Any]:

@@ -54,5 +54,5 @@ def make_config(sim: SimRouter) -> ConfigFactory:
 
 @pytest.fixture
 def ros(registry: PoolRegistry, make_config: ConfigFactory) -> RouterClient:
-    """A RouterClient on the simulator (not named `client`: tests/conftest.py has an HTTP one)."""
+    """A RouterClient on the simulator (not `client`: tests/plugins/core.py has an HTTP one)."""
     return registry.client(make_config())

@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from mikrosync.simulator.testing import running_router
 from mikrosync.web.routing import HTMX_STOP_POLLING, WebRoute
-from tests.conftest import Staff
 from tests.helpers import make_package, make_router, post_ok, unique
-from tests.web.conftest import WebClient, WebTenant, web, web_app  # noqa: F401 (fixtures)
+from tests.plugins.core import Staff
+from tests.plugins.web import WebClient, WebTenant
 
 API = "/api/v1"
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
@@ -79,7 +79,7 @@ class Victim:
 
 
 @pytest.fixture
-async def victim(web: WebTenant) -> AsyncIterator[Victim]:  # noqa: F811
+async def victim(web: WebTenant) -> AsyncIterator[Victim]:
     """A router (a live simulator), package, subscriber and reconciliation run of `web`'s
     tenant."""
     owner = web.staff
@@ -156,7 +156,7 @@ async def _api_call(
     )
 
 
-async def _still_there(web: WebTenant, victim: Victim) -> None:  # noqa: F811
+async def _still_there(web: WebTenant, victim: Victim) -> None:
     ids, headers = victim.ids, victim.owner.headers
     row = await web.api.get(f"{API}/subscribers/{ids['subscriber_id']}", headers=headers)
     assert row.status_code == 200 and row.json()["is_suspended"] is False, row.text
@@ -166,8 +166,8 @@ async def _still_there(web: WebTenant, victim: Victim) -> None:  # noqa: F811
 
 
 async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
     victim: Victim,
 ) -> None:
     intruder = web.stranger.staff
@@ -184,8 +184,8 @@ async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
 
 
 async def test_every_console_route_with_an_id_answers_404_to_another_tenant(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
     victim: Victim,
 ) -> None:
     stranger: WebClient = web.stranger
@@ -208,7 +208,7 @@ async def test_every_console_route_with_an_id_answers_404_to_another_tenant(
 
 
 async def test_ids_in_queries_and_bodies_reveal_nothing_to_another_tenant(
-    web: WebTenant,  # noqa: F811
+    web: WebTenant,
     victim: Victim,
 ) -> None:
     intruder = web.stranger.staff
@@ -245,8 +245,8 @@ def _role_writes(app: FastAPI) -> list[Endpoint]:
 
 
 async def test_a_viewer_can_write_nothing(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
     victim: Victim,
 ) -> None:
     viewer: WebClient = web.viewer
@@ -262,8 +262,8 @@ async def test_a_viewer_can_write_nothing(
 
 
 async def test_an_operator_writes_subscribers_only(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
     victim: Victim,
 ) -> None:
     operator: WebClient = web.operator

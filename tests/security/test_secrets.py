@@ -41,10 +41,10 @@ from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.web.routing import WebRoute
-from tests.conftest import TEST_SECRET_KEY, Staff, TenantFactory
-from tests.e2e.conftest import WORKER_ENV, e2e_settings, eventually  # noqa: F401 (fixture)
 from tests.helpers import SERVICE_RATES, unique
-from tests.web.conftest import WebClient
+from tests.plugins.core import TEST_SECRET_KEY, Staff, TenantFactory
+from tests.plugins.e2e import WORKER_ENV, eventually
+from tests.plugins.web import WebClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -189,7 +189,7 @@ def product_log() -> Iterator[io.StringIO]:
 
 @pytest.fixture(scope="module")
 async def world(
-    e2e_settings: Settings,  # noqa: F811
+    e2e_settings: Settings,
     product_log: io.StringIO,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[World]:

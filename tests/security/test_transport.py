@@ -24,8 +24,8 @@ from mikrosync.security.throttle import MAX_FAILURES_PER_ADDRESS
 from mikrosync.settings import Settings
 from mikrosync.web.login_cookie import COOKIE_NAME
 from mikrosync.web.routing import WebRoute
-from tests.conftest import PASSWORD, TenantFactory
-from tests.web.conftest import ServerProcess, WebTenant, csrf_from, web, web_app  # noqa: F401
+from tests.plugins.core import PASSWORD, TenantFactory
+from tests.plugins.web import ServerProcess, WebTenant, csrf_from
 
 
 def _serve(
@@ -117,8 +117,8 @@ async def test_without_trusted_proxies_the_server_ignores_forwarding_headers(
 
 
 async def test_forwarded_proto_is_not_trusted_by_the_app_itself(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
 ) -> None:
     """Only the server's trusted-proxy setting turns the header into https; the app alone (a
     client talking to it directly) cannot make a cookie Secure or plain by claiming it."""
@@ -143,8 +143,8 @@ async def test_forwarded_proto_is_not_trusted_by_the_app_itself(
 
 
 async def test_security_headers_on_every_console_page_and_error(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
 ) -> None:
     paths = [
         route.path or ""
@@ -167,8 +167,8 @@ async def test_security_headers_on_every_console_page_and_error(
 
 @pytest.mark.slow  # fifty failed logins, each a password hash check
 async def test_one_address_is_throttled_across_emails(
-    web_app: FastAPI,  # noqa: F811
-    web: WebTenant,  # noqa: F811
+    web_app: FastAPI,
+    web: WebTenant,
     factory: TenantFactory,
 ) -> None:
     """Password spraying: many emails, one address. After the address's limit even a right

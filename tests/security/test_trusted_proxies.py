@@ -21,9 +21,9 @@ from mikrosync.http.client import resolve
 from mikrosync.runtime import Runtime
 from mikrosync.security.throttle import MAX_FAILURES_PER_ADDRESS
 from mikrosync.settings import Settings
-from tests.conftest import PASSWORD, Staff, TenantFactory
 from tests.helpers import unique
-from tests.web.conftest import csrf_from
+from tests.plugins.core import PASSWORD, Staff, TenantFactory
+from tests.plugins.web import csrf_from
 
 PROXIES = "10.0.0.0/8, 2001:db8::1"
 PROXY = "10.1.2.3"

@@ -39,8 +39,8 @@ from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.context import SyncContext
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from tests.conftest import Staff
 from tests.helpers import RouterSite, make_router, make_subscriber, sync_deps, unique
+from tests.plugins.core import Staff
 
 API = "/api/v1"
 ROUTER_PASSWORD = "router-pw"

@@ -14,7 +14,7 @@ import pytest
 
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.codec import encode_sentence
-from tests.simulator.conftest import RawClient
+from tests.plugins.simulator import RawClient
 
 ADD = "/ppp/secret/add"
 

@@ -14,7 +14,10 @@ import typer
 from typer.testing import CliRunner
 
 from mikrosync.cli.sim import simulate_router
-from tests.simulator.conftest import collect
+from tests.plugins.simulator import collect
+
+# Tier (tests/plugins/tiers.py): runs `mikrosync simulate-router` as a subprocess.
+pytestmark = pytest.mark.e2e
 
 MIKROSYNC = str(Path(sys.executable).with_name("mikrosync"))
 

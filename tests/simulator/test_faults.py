@@ -12,7 +12,7 @@ import pytest
 from librouteros.exceptions import ConnectionClosed, FatalError, TrapError
 
 from mikrosync.simulator import SimRouter
-from tests.simulator.conftest import PASSWORD, RawClient, collect
+from tests.plugins.simulator import PASSWORD, RawClient, collect
 
 
 async def connect(sim: SimRouter, **kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ from mikrosync.simulator.protocol import Reply, Request
 from mikrosync.simulator.query import compile_query
 from mikrosync.simulator.state import dump_state, load_state, seed_secrets
 from mikrosync.simulator.store import Store
-from tests.simulator.test_live import freeze_clock
+from tests.plugins.simulator import freeze_clock
 
 NAMES = ("alice", "7", "007", "yes", "True", "no", "a=b", "Alice", "x y", "1_0", "-3")
 

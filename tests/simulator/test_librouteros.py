@@ -10,7 +10,7 @@ from librouteros.exceptions import FatalError, MultiTrapError, TrapError
 from librouteros.query import And, Key, Or
 
 from mikrosync.simulator import SimRouter
-from tests.simulator.conftest import PASSWORD, collect, in_thread
+from tests.plugins.simulator import PASSWORD, collect, in_thread
 
 
 async def test_async_login_and_identity(api: Any) -> None:

@@ -7,14 +7,7 @@ from typing import Any
 
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
-from tests.simulator.conftest import collect
-
-
-def freeze_clock(sim: SimRouter) -> list[float]:
-    now = [1000.0]
-    sim.live.clock = lambda: now[0]
-    sim.store.booted = now[0]
-    return now
+from tests.plugins.simulator import collect, freeze_clock
 
 
 async def test_dial_in_creates_active_entry_never_for_disabled_or_missing(sim: SimRouter) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mikrosync.simulator import SimRouter
-from tests.simulator.conftest import RawClient
+from tests.plugins.simulator import RawClient
 
 
 def trap(message: str, category: int | None = None) -> list[list[str]]:

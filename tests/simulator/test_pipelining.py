@@ -13,7 +13,7 @@ import time
 
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.codec import encode_sentence
-from tests.simulator.conftest import RawClient
+from tests.plugins.simulator import RawClient
 
 RTT_MS = 20
 SERVICE_MS = 0.5

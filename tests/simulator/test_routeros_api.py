@@ -10,7 +10,7 @@ from routeros_api.exceptions import RouterOsApiCommunicationError
 
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
-from tests.simulator.conftest import PASSWORD, in_thread
+from tests.plugins.simulator import PASSWORD, in_thread
 
 
 def _with_api(port: int, fn: Any, *, plaintext: bool = True, password: str = PASSWORD) -> Any:

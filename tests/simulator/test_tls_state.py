@@ -12,7 +12,7 @@ import routeros_api
 
 from mikrosync.simulator import SimConfig, SimRouter
 from mikrosync.simulator.testing import running_router
-from tests.simulator.conftest import collect, in_thread
+from tests.plugins.simulator import collect, in_thread
 
 
 def insecure_context() -> ssl.SSLContext:

@@ -6,7 +6,7 @@ import asyncio
 
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
-from tests.simulator.conftest import RawClient
+from tests.plugins.simulator import RawClient
 
 
 async def test_captured_login_bytes_get_captured_reply(sim: SimRouter) -> None:

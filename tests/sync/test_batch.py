@@ -11,7 +11,7 @@ from typing import Any
 
 from mikrosync.sync.batch import RouterRuns, sync_subscriber
 from mikrosync.sync.converge import Attempt, Outcome
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 
 async def _subscribers(world: World, n: int, **overrides: Any) -> list[dict[str, Any]]:

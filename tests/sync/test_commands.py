@@ -8,7 +8,7 @@ import pytest
 from mikrosync.routeros import PoolRegistry, PppProfile, RouterConfig
 from mikrosync.sync.converge import Outcome
 from mikrosync.sync.errors import PermanentError
-from tests.sync.conftest import ROUTER_PASSWORD, World
+from tests.plugins.sync import ROUTER_PASSWORD, World
 
 
 async def technician_removes_profile(world: World, name: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from mikrosync.sync.converge import Outcome
 from mikrosync.sync.errors import PermanentError, TemporaryError
 from mikrosync.tenants.models import Tenant
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 
 async def test_create_pppoe_puts_tagged_secret_and_profile_on_the_router(world: World) -> None:

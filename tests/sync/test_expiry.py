@@ -7,9 +7,9 @@ from typing import Any
 
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.expiry import active_tenant_ids, expire_due, interleave_by_router
-from tests.conftest import TenantFactory
 from tests.helpers import make_subscriber
-from tests.sync.conftest import World
+from tests.plugins.core import TenantFactory
+from tests.plugins.sync import World
 
 
 def _iso(delta: timedelta) -> str:

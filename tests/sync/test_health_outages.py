@@ -19,9 +19,9 @@ from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
 from mikrosync.sync import router_state
 from mikrosync.sync.health import HealthResult, _record_seen, check_all_routers, check_router
-from tests.conftest import Staff
 from tests.helpers import RouterSite
-from tests.sync.conftest import ROUTER_PASSWORD
+from tests.plugins.core import Staff
+from tests.plugins.sync import ROUTER_PASSWORD
 
 PROBE = "/system/identity/print"
 

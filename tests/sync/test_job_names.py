@@ -15,7 +15,7 @@ import pytest
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from mikrosync.sync.converge import Outcome
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from mikrosync.sync.converge import (
     lease_s,
 )
 from mikrosync.sync.errors import TemporaryError
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 
 async def row(world: World, subscriber_id: int) -> Subscriber:

@@ -9,7 +9,7 @@ import httpx
 
 from mikrosync.app import create_app
 from mikrosync.settings import Settings
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 SERIES = [
     "mikrosync_queue_jobs",

@@ -7,27 +7,8 @@ from dataclasses import replace
 import pytest
 
 from mikrosync.routeros import AddressListEntry, HotspotUser, PppSecret, SimpleQueue
-from mikrosync.sync.desired import DesiredSubscriber
 from mikrosync.sync.plan import plan_subscriber
-
-BASE = DesiredSubscriber(
-    subscriber_id=5,
-    tenant_id=2,
-    router_id=1,
-    version=3,
-    service="pppoe",
-    username="alice",
-    password="pw",
-    remote_address=None,
-    static_ip=None,
-    is_suspended=False,
-    remove=False,
-    package_id=9,
-    profile_name="home-10m",
-    rate_limit="10M/5M 20M/10M",
-    package_change=False,
-    suspension_profile=None,
-)
+from tests.plugins.sync import BASE
 
 
 def test_active_pppoe_secret_with_tag_and_package_profile() -> None:

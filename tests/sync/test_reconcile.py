@@ -19,7 +19,7 @@ from mikrosync.sync.errors import PermanentError
 from mikrosync.sync.reconcile import ReconcileOutcome, reconcile_job, reconcile_router
 from mikrosync.sync.reconcile_runs.models import ReconcileRun, RunStatus
 from mikrosync.tenants.models import Tenant
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 WRITE_VERBS = ("/add", "/set", "/remove", "/enable", "/disable", "/unset", "/comment")
 

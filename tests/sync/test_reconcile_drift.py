@@ -17,7 +17,7 @@ from mikrosync.sync.desired import DesiredSubscriber
 from mikrosync.sync.drift import ITEM_CAP, Drift, DriftKind, Expected, capped, classify, counts_of
 from mikrosync.sync.observed import ObservedRouter
 from mikrosync.sync.plan import plan_subscriber
-from tests.sync.test_plan import BASE
+from tests.plugins.sync import BASE
 
 ALICE = replace(BASE, profile_name="home", rate_limit="10M/5M")
 SUB = OwnerTag.subscriber(2, 5).render()

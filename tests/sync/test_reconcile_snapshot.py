@@ -11,7 +11,7 @@ from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.desired import load_desired
 from mikrosync.sync.reconcile import _snapshot, _snapshot_rows, reconcile_router
 from mikrosync.tenants.models import Tenant
-from tests.sync.conftest import World
+from tests.plugins.sync import World
 
 
 async def test_batch_desired_equals_load_desired(world: World) -> None:

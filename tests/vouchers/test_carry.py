@@ -11,7 +11,7 @@ import pytest
 from mikrosync.routeros import parse_tag
 from mikrosync.sync.errors import PermanentError, TemporaryError
 from mikrosync.vouchers.models import BatchStatus, VoucherState
-from tests.vouchers.conftest import USERS, VoucherSite
+from tests.plugins.vouchers import USERS, VoucherSite
 
 
 def assert_exact(site: VoucherSite, batch_id: int, vouchers: list[object]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from mikrosync.clock import now
 from mikrosync.vouchers.lifecycle import judge, parse_uptime, scan_all, stale_batches
 from mikrosync.vouchers.models import BatchStatus, Voucher, VoucherState
-from tests.vouchers.conftest import USERS, VoucherSite
+from tests.plugins.vouchers import USERS, VoucherSite
 
 
 def test_uptimes_parse_both_router_formats() -> None:

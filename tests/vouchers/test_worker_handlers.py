@@ -15,8 +15,8 @@ from mikrosync.jobs.handlers import build_handlers
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.worker import JobInfo
 from mikrosync.settings import Settings
-from tests.conftest import TEST_REDIS_URL, delete_prefix
-from tests.vouchers.conftest import VoucherSite
+from tests.plugins.core import TEST_REDIS_URL, delete_prefix
+from tests.plugins.vouchers import VoucherSite
 
 
 @pytest.fixture

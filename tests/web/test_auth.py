@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from mikrosync.security.throttle import MAX_FAILURES_PER_EMAIL
 from mikrosync.tenants.models import Role
 from mikrosync.web.login_cookie import COOKIE_NAME
-from tests.conftest import PASSWORD, TenantFactory
 from tests.helpers import make_subscriber
-from tests.web.conftest import WebLogin, WebTenant, csrf_from
+from tests.plugins.core import PASSWORD, TenantFactory
+from tests.plugins.web import WebLogin, WebTenant, csrf_from
 
 
 def _anonymous(web_app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:

@@ -14,19 +14,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from bullmq import Queue
 from playwright.async_api import Page, expect
 
-from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.settings import Settings
-from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.helpers import unique
-from tests.web.conftest import UI
+from tests.plugins.e2e import Site, WorkerProcess, eventually
+from tests.plugins.web import UI, fill_new_subscriber, paused
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [
@@ -38,37 +34,12 @@ DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-sub
 RED = "rgb(185, 28, 28)"
 
 
-@asynccontextmanager
-async def paused(settings: Settings) -> AsyncIterator[None]:
-    """Pause the sync queue (BullMQ's own pause: workers take no job), so a change stays
-    Pending until it resumes."""
-    queue = Queue(SYNC_QUEUE, {"connection": settings.redis_url, "prefix": settings.queue_prefix})
-    await queue.pause()
-    try:
-        yield
-    finally:
-        await queue.resume()
-        await queue.close()
-
-
 async def mark_document(page: Page) -> None:
     await page.evaluate("window.__noReload = true")
 
 
 async def assert_not_reloaded(page: Page) -> None:
     assert await page.evaluate("window.__noReload === true"), "the page was reloaded"
-
-
-async def fill_new_subscriber(ui: UI, site: Site, username: str, **fields: str) -> None:
-    page = ui.page
-    await page.goto("/subscribers/new")
-    await page.select_option("#f-router_id", str(site.router["id"]))
-    await page.select_option("#f-service", "pppoe")
-    await page.select_option("#f-package_id", str(site.packages["pppoe"]["id"]))
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", fields.pop("password", f"{username}-pw"))
-    for name, value in fields.items():
-        await page.fill(f"#f-{name}", value)
 
 
 async def csrf_token(page: Page) -> str:

@@ -14,9 +14,9 @@ import pytest
 from playwright.async_api import expect
 
 from mikrosync.simulator.testing import running_router
-from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.helpers import make_package, make_router, unique
-from tests.web.conftest import UI
+from tests.plugins.e2e import Site, WorkerProcess, eventually
+from tests.plugins.web import UI
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import Site, WorkerProcess
 from tests.helpers import unique
-from tests.web.conftest import UI, ServerProcess
+from tests.plugins.e2e import Site, WorkerProcess
+from tests.plugins.web import UI, ServerProcess
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [

@@ -23,8 +23,8 @@ from mikrosync.tenants.models import Role, StaffUser
 from mikrosync.web.exports import safe_cell
 from mikrosync.web.router_words import router_words
 from mikrosync.web.stats import outstanding
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import make_router, make_subscriber, unique
+from tests.plugins.core import Staff, TenantFactory
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from tests.helpers import make_package, make_router, make_subscriber, unique
-from tests.web.conftest import WebClient, WebTenant
+from tests.plugins.web import WebClient, WebTenant
 
 
 def field_error(page: str, name: str) -> str | None:

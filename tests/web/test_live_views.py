@@ -5,9 +5,9 @@ and an offline router explained in plain words."""
 from __future__ import annotations
 
 from mikrosync.simulator.testing import running_router
-from tests.conftest import TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
-from tests.web.conftest import WebLogin
+from tests.plugins.core import TenantFactory
+from tests.plugins.web import WebLogin
 
 
 async def test_sessions_show_and_can_be_ended(factory: TenantFactory, web_login: WebLogin) -> None:

@@ -16,9 +16,9 @@ from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.reconcile_runs.models import ReconcileRun
-from tests.conftest import TenantFactory
 from tests.helpers import make_package, make_router, make_subscriber
-from tests.web.conftest import WebLogin, WebTenant
+from tests.plugins.core import TenantFactory
+from tests.plugins.web import WebLogin, WebTenant
 
 
 async def test_dashboard_counts_states_routers_queue_owed_and_drift(

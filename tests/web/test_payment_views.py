@@ -17,7 +17,7 @@ from mikrosync.payments import service
 from mikrosync.payments.models import Method
 from mikrosync.runtime import Runtime
 from tests.helpers import make_package, make_subscriber, unique
-from tests.web.conftest import WebTenant
+from tests.plugins.web import WebTenant
 
 
 async def _subscriber(web: WebTenant) -> dict[str, Any]:

@@ -12,9 +12,8 @@ from playwright.async_api import expect
 
 from mikrosync.mpesa_sim import SimConfig
 from mikrosync.mpesa_sim.server import running_mpesa
-from tests.e2e.conftest import Site, WorkerProcess
-from tests.e2e.test_payments import _expired_on_router
-from tests.web.conftest import UI, ServerProcess
+from tests.plugins.e2e import Site, WorkerProcess, expired_on_router
+from tests.plugins.web import UI, ServerProcess
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [
@@ -26,7 +25,7 @@ pytestmark = [
 async def test_cash_payment_reconnects_an_expired_subscriber(
     owner_ui: UI, site: Site, worker: WorkerProcess
 ) -> None:
-    created = await _expired_on_router(site, "cash-browser")
+    created = await expired_on_router(site, "cash-browser")
     page = owner_ui.page
     await page.goto(f"/subscribers/{created['id']}")
     await expect(page.locator("#suspended")).to_have_text("yes (expired)")
@@ -51,7 +50,7 @@ async def test_cash_payment_reconnects_an_expired_subscriber(
 async def test_unmatched_mpesa_payment_assigned_from_the_list(
     owner_ui: UI, site: Site, worker: WorkerProcess, server: ServerProcess
 ) -> None:
-    created = await _expired_on_router(site, "late-payer")
+    created = await expired_on_router(site, "late-payer")
     config = SimConfig()
     async with running_mpesa(config) as daraja:
         saved = await site.call(

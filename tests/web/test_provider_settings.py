@@ -17,9 +17,9 @@ from mikrosync.payments import webhook as hooks
 from mikrosync.payments.mpesa import account as accounts
 from mikrosync.runtime import Runtime
 from mikrosync.tenants.models import Role
-from tests.conftest import Staff, TenantFactory
 from tests.helpers import unique
-from tests.web.conftest import WebClient, WebLogin
+from tests.plugins.core import Staff, TenantFactory
+from tests.plugins.web import WebClient, WebLogin
 
 SECRETS = {
     "consumer_key": "ck-" + "K" * 20,

@@ -17,9 +17,9 @@ from playwright.async_api import Browser, expect
 
 from mikrosync.mpesa_sim import SimConfig
 from mikrosync.mpesa_sim.server import running_mpesa
-from tests.conftest import Staff
 from tests.helpers import unique
-from tests.web.conftest import UI, ServerProcess, _tab
+from tests.plugins.core import Staff
+from tests.plugins.web import UI, ServerProcess, _tab
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [

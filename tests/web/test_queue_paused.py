@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from mikrosync.app import create_app
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
-from tests.conftest import Staff, TenantFactory, delete_prefix
 from tests.helpers import make_subscriber
-from tests.web.conftest import WebClient
+from tests.plugins.core import Staff, TenantFactory, delete_prefix
+from tests.plugins.web import WebClient
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ from playwright.async_api import expect
 from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.settings import Settings
 from mikrosync.simulator.testing import running_router
-from tests.e2e.conftest import Site, WorkerProcess, eventually
 from tests.helpers import make_router, unique
-from tests.web.conftest import UI
-from tests.web.test_browser import fill_new_subscriber, paused
+from tests.plugins.e2e import Site, WorkerProcess, eventually
+from tests.plugins.web import UI, fill_new_subscriber, paused
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from mikrosync.runtime import Runtime
 from mikrosync.subscribers.models import Subscriber
 from tests.helpers import make_package, make_router, make_subscriber, unique
-from tests.web.conftest import WebTenant
+from tests.plugins.web import WebTenant
 
 
 async def _row(web: WebTenant, subscriber_id: int) -> dict[str, Any]:

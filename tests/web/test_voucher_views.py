@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import TenantFactory
 from tests.helpers import make_package, make_router
-from tests.web.conftest import WebLogin
+from tests.plugins.core import TenantFactory
+from tests.plugins.web import WebLogin
 
 
 async def test_create_batch_from_the_form_then_its_page(

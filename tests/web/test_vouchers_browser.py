@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import Site, eventually
-from tests.web.conftest import UI
+from tests.plugins.e2e import Site, eventually
+from tests.plugins.web import UI
 
 BACKENDS = os.environ.get("MIKROSYNC_BROWSER_BACKENDS", "sqlite").split(",")
 pytestmark = [

@@ -12,6 +12,7 @@ the tenant's first users, which the test session creates with its own Runtime.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections import Counter
@@ -29,7 +30,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role
-from tests.conftest import PASSWORD
+from tests.plugins.core import PASSWORD
 
 # Examples per operation and role in the fuzzing phase (schemathesis's examples and coverage
 # phases add their own deterministic cases on top).
@@ -101,8 +102,47 @@ class FuzzStats:
                 lines += [f"  {code}: {curl[:300]}" for (_, code), curl in sorted(unusual.items())]
         return "\n".join(lines)
 
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "cases": self.cases,
+                "statuses": [[*key, n] for key, n in self.statuses.items()],
+                "undocumented": {op: sorted(codes) for op, codes in self.undocumented.items()},
+                "known": list(self.known.items()),
+                "samples": [[*key, curl] for key, curl in self.samples.items()],
+                "crashes": self.crashes,
+            }
+        )
+
+    def merge(self, dumped: str) -> None:
+        """Add another process's stats (an xdist worker's) to these."""
+        other = json.loads(dumped)
+        self.cases.update(other["cases"])
+        self.statuses.update({(op, code): n for op, code, n in other["statuses"]})
+        for operation, codes in other["undocumented"].items():
+            self.undocumented.setdefault(operation, set()).update(codes)
+        self.known.update({int(bug): n for bug, n in other["known"]})
+        for operation, code, curl in other["samples"]:
+            self.samples.setdefault((operation, code), curl)
+        self.crashes.update(other["crashes"])
+
 
 STATS = FuzzStats()
+WORKER_OUTPUT_KEY = "mikrosync_fuzz_stats"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand this worker's stats to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKER_OUTPUT_KEY] = STATS.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    dumped = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    if dumped:
+        STATS.merge(dumped)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

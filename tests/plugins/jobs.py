@@ -1,5 +1,5 @@
-"""Fixtures for the queue layer: real Redis, a bullmq prefix per test, workers in and out of
-process.
+"""Fixtures for the queue layer (tests/jobs): real Redis, a bullmq prefix per test, workers
+in and out of process.
 
 Each test gets its own bullmq `prefix`, so tests never see each other's jobs on the shared
 Redis, and its keys are deleted afterwards (never FLUSHALL: other suites use the same server).
@@ -29,7 +29,8 @@ from mikrosync.jobs import JobInfo, JobQueue, SyncWorker, redis_connection
 from mikrosync.jobs.names import SYNC_QUEUE
 
 REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-HERE = Path(__file__).parent
+# The probe worker script and the embedded-Redis client live beside the queue tests.
+HERE = Path(__file__).resolve().parents[1] / "jobs"
 # Short enough that a killed worker's job is recovered in about 1.5 s.
 TEST_LOCK_MS = 1000
 TEST_STALLED_MS = 500

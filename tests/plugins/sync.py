@@ -1,5 +1,5 @@
-"""Fixtures for the sync engine: a simulated router registered through the API, and the
-Runtime (with router pools of its own) a worker would run with."""
+"""Fixtures for the sync engine (tests/sync, tests/onboarding): a simulated router registered
+through the API, and the Runtime (with router pools of its own) a worker would run with."""
 
 from __future__ import annotations
 
@@ -15,10 +15,31 @@ from mikrosync.settings import Settings
 from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
-from tests.conftest import Staff
+from mikrosync.sync.desired import DesiredSubscriber
 from tests.helpers import RouterSite, sync_deps
+from tests.plugins.core import Staff
 
 ROUTER_PASSWORD = "router-pw"
+
+# A desired subscriber that the pure plan and drift tests vary with `dataclasses.replace`.
+BASE = DesiredSubscriber(
+    subscriber_id=5,
+    tenant_id=2,
+    router_id=1,
+    version=3,
+    service="pppoe",
+    username="alice",
+    password="pw",
+    remote_address=None,
+    static_ip=None,
+    is_suspended=False,
+    remove=False,
+    package_id=9,
+    profile_name="home-10m",
+    rate_limit="10M/5M 20M/10M",
+    package_change=False,
+    suspension_profile=None,
+)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from mikrosync.app import create_app
 from mikrosync.mpesa_sim import SimConfig
 from mikrosync.mpesa_sim.server import RunningSim, running_mpesa
 from mikrosync.settings import Settings
-from tests.conftest import Staff
 from tests.helpers import make_package, make_subscriber
+from tests.plugins.core import Staff
 
 CALLBACK_BASE = "http://callbacks.test"
 

@@ -1,0 +1,1 @@
+"""pytest plugins of the test suite: shared fixtures and helpers (see tests/conftest.py)."""
