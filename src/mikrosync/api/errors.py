@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, get_route_path
 
-from mikrosync.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
+from mikrosync.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StateConflict,
+    UnknownReference,
+)
 
 _STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403}
 
@@ -17,6 +28,9 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInput)
+    if isinstance(exc, UnknownReference | StateConflict):
+        status = 404 if isinstance(exc, UnknownReference) else 409
+        return JSONResponse({"detail": exc.message}, status_code=status)
     # The same shape as FastAPI's own 422s, so clients read one format.
     detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
     return JSONResponse({"detail": detail}, status_code=422)
@@ -26,7 +40,29 @@ async def _config_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path (Starlette's own 405
+    names only the methods of the first route whose path matched)."""
+    path = get_route_path(request.scope)
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
+        exc = StarletteHTTPException(
+            405, exc.detail, headers={**(exc.headers or {}), "Allow": allow}
+        )
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for kind in _STATUS:
         app.add_exception_handler(kind, _domain_error)
     app.add_exception_handler(InvalidInput, _invalid_input)

@@ -6,16 +6,33 @@
 - `RequestModel`: the base of every request body and query model. It refuses a NUL character
   in any text value, nested ones included (PostgreSQL cannot store it; RouterOS words are not
   meant to carry it): a 422 naming the field.
+  It also refuses the lax coercions pydantic would otherwise make, so that what the API
+  accepts is what its OpenAPI schema says: a boolean field takes only true/false (not 0, 1 or
+  "yes"), an integer field no boolean, a date or time field no number (not even as a string:
+  `0` would be 1970-01-01). A query model (`from_query = True`) takes its values as the strings
+  a query string has, so it keeps the string forms of booleans and numbers.
 - `refuse_nul`: the same check for values that come in outside a model (the login forms).
 """
 
 from __future__ import annotations
 
+import re
+import types
 from collections.abc import Mapping
-from typing import Annotated, Any
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDatetime,
+    ValidationInfo,
+    field_validator,
+)
 
 from mikrosync.errors import InvalidInput
 
@@ -49,12 +66,55 @@ def refuse_nul(field: str, value: str | None) -> None:
         raise InvalidInput(field, f"{field} {NUL_MESSAGE}")
 
 
+_TIMES = frozenset({datetime, date, AwareDatetime, NaiveDatetime, FutureDatetime, PastDatetime})
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+@cache
+def _kinds(annotation: Any) -> frozenset[Any]:
+    """The plain types a field's annotation admits (Annotated, unions and Optional unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return frozenset().union(*(_kinds(arg) for arg in get_args(annotation)))
+    if origin is Literal:
+        return frozenset(type(arg) for arg in get_args(annotation))
+    return frozenset({origin or annotation})
+
+
+def strict_problem(kinds: frozenset[Any], value: Any, *, from_query: bool) -> str | None:
+    """Why `value` must not be coerced into a field of these types, if it must not."""
+    if value is None:
+        return None
+    if bool in kinds and not kinds & {int, str}:
+        if not isinstance(value, bool) and not (from_query and isinstance(value, str)):
+            return "must be true or false"
+    elif int in kinds and bool not in kinds and isinstance(value, bool):
+        return "must be a number, not true or false"
+    a_number = isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value) is not None
+    )
+    if kinds & _TIMES and not kinds & {int, float, str} and a_number:
+        return "must be an ISO 8601 date (and time), such as 2026-01-31T18:00:00Z, not a number"
+    return None
+
+
 class RequestModel(BaseModel):
-    """Base of the request models: no NUL character in any text value of any field."""
+    """Base of the request models: no NUL character in any text value of any field, and no
+    lax coercion of a value into a type the schema does not give it (see the module doc)."""
+
+    from_query: ClassVar[bool] = False
+    """True for a model read from the query string, where every value is a string."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
         if has_nul(value):
             raise ValueError(NUL_MESSAGE)
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None:
+            problem = strict_problem(_kinds(field.annotation), value, from_query=cls.from_query)
+            if problem is not None:
+                raise ValueError(problem)
         return value

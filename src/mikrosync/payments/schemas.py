@@ -72,6 +72,8 @@ class PaymentRecorded(BaseModel):
 
 
 class PaymentFilters(RequestModel):
+    from_query = True
+
     date_from: AwareDatetime | None = None
     date_to: AwareDatetime | None = None
     method: Method | None = None

@@ -15,13 +15,13 @@ from mikrosync.api.deps import RuntimeDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="getReadiness")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The database answers."""
     try:
@@ -34,7 +34,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", operation_id="getMetrics", response_class=Response)
 async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
     """Prometheus text format: queue depth, jobs, sync latency, routers, drift, owed
     suspensions (see docs/deployment.md)."""

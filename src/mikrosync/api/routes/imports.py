@@ -67,7 +67,9 @@ _BODY_DOC = {
 }
 
 
-@router.post("/import", openapi_extra=_BODY_DOC, responses=errors(413, 503))
+@router.post(
+    "/import", operation_id="importSubscribers", openapi_extra=_BODY_DOC, responses=errors(413, 503)
+)
 async def import_subscribers(
     request: Request,
     runtime: RuntimeDep,

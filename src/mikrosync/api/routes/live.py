@@ -75,7 +75,7 @@ def _read(live: RouterLive, only: str | None = None) -> LiveRead:
     )
 
 
-@router.get("/routers/{router_id}/live")
+@router.get("/routers/{router_id:int}/live", operation_id="getRouterLive")
 async def router_live(
     router_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Reader
 ) -> LiveRead:
@@ -86,7 +86,7 @@ async def router_live(
     return _read(await runtime.live.read(found))
 
 
-@router.get("/subscribers/{subscriber_id}/sessions")
+@router.get("/subscribers/{subscriber_id:int}/sessions", operation_id="listSubscriberSessions")
 async def subscriber_sessions(
     subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Reader
 ) -> LiveRead:
@@ -103,7 +103,9 @@ async def subscriber_sessions(
     return _read(await runtime.live.read(found), only=username)
 
 
-@router.post("/routers/{router_id}/sessions/disconnect")
+@router.post(
+    "/routers/{router_id:int}/sessions/disconnect", operation_id="disconnectRouterSessions"
+)
 async def disconnect(
     router_id: Id,
     data: DisconnectRequest,

@@ -34,13 +34,13 @@ router = APIRouter(tags=["mpesa"], responses=OBJECTS)
 MAX_CALLBACK_BYTES = 64 * 1024
 
 
-@router.get("/mpesa/account")
+@router.get("/mpesa/account", operation_id="getMpesaAccount")
 async def read_account(session: SessionDep, principal: Admin) -> accounts.MpesaAccountRead:
     """The tenant's Daraja settings (no credential, no callback token)."""
     return accounts.read(await accounts.get_account(session, principal.tenant_id))
 
 
-@router.put("/mpesa/account")
+@router.put("/mpesa/account", operation_id="saveMpesaAccount")
 async def save_account(
     data: accounts.MpesaAccountWrite, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> accounts.MpesaAccountSaved:
@@ -51,7 +51,7 @@ async def save_account(
     )
 
 
-@router.post("/mpesa/account/rotate-callback")
+@router.post("/mpesa/account/rotate-callback", operation_id="rotateMpesaCallback")
 async def rotate_callback(
     session: SessionDep, vault: VaultDep, principal: Admin
 ) -> accounts.MpesaAccountSaved:
@@ -59,7 +59,11 @@ async def rotate_callback(
     return await accounts.rotate_token(session, tenant_id=principal.tenant_id, vault=vault)
 
 
-@router.post("/mpesa/account/register-urls", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/mpesa/account/register-urls",
+    operation_id="registerMpesaUrls",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) -> None:
     """Register the C2B validation and confirmation URLs with Daraja for the shortcode."""
     account = await accounts.get_account(session, principal.tenant_id)
@@ -89,7 +93,9 @@ class StkPushRead(BaseModel):
     status: str
 
 
-@router.post("/payments/stk-push", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/payments/stk-push", operation_id="startStkPush", status_code=status.HTTP_202_ACCEPTED
+)
 async def stk_push(
     data: StkPushCreate,
     session: SessionDep,

@@ -15,7 +15,7 @@ from mikrosync.subscribers.models import Subscriber
 router = APIRouter(prefix="/queue", tags=["queue"], responses=AUTHENTICATED)
 
 
-@router.get("")
+@router.get("", operation_id="getQueueStatus")
 async def queue_status(
     runtime: RuntimeDep, session: SessionDep, principal: Reader
 ) -> dict[str, Any]:
