@@ -30,7 +30,7 @@ async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInput)
     if isinstance(exc, UnknownReference | StateConflict):
         status = 404 if isinstance(exc, UnknownReference) else 409
-        return JSONResponse({"detail": exc.message}, status_code=status)
+        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=status)
     # The same shape as FastAPI's own 422s, so clients read one format.
     detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
     return JSONResponse({"detail": detail}, status_code=422)

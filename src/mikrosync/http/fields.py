@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
@@ -27,12 +28,18 @@ import annotated_types
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
+    Field,
     FutureDatetime,
+    GetJsonSchemaHandler,
     NaiveDatetime,
     PastDatetime,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from mikrosync.errors import InvalidInput
 
@@ -45,6 +52,53 @@ Id = Annotated[int, annotated_types.Interval(ge=1, le=MAX_ID)]
 Page = Annotated[int, annotated_types.Interval(ge=1, le=MAX_ID)]
 """A page number: bounded so that (page - 1) * per_page, the OFFSET, stays far inside the
 databases' 64-bit range (an unbounded page reached the driver: a 500, found by the fuzzer)."""
+
+_PRICE_TEXT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?")
+MAX_PRICE = Decimal("9999999999.99")
+
+
+def _price_as_written(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number such as 250 or 99.50, not true or false")
+    if isinstance(value, str) and not _PRICE_TEXT.fullmatch(value):
+        raise ValueError("write the price as digits with at most two decimals, such as 99.50")
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price_as_written),
+    annotated_types.Interval(ge=0, le=MAX_PRICE),
+    Field(max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": f"^{_PRICE_TEXT.pattern}$"},
+            ]
+        }
+    ),
+]
+"""A price: zero or more, at most two decimals, as a JSON number or a string of digits."""
+
+
+def required_in_schema(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` that states fields as required and not null, for a model whose
+    fields stay optional in Python because the route checks them after the tenant's ids
+    (another tenant's object is a 404 whatever the body)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:
+            field = schema["properties"][name]
+            if "anyOf" in field:
+                field["anyOf"] = [s for s in field["anyOf"] if s.get("type") != "null"]
+                if len(field["anyOf"]) == 1:
+                    field.update(field.pop("anyOf")[0])
+            field.pop("default", None)
+
+    return extra
+
 
 NUL_MESSAGE = "must not contain a NUL character (\\x00)"
 
@@ -100,12 +154,43 @@ def strict_problem(kinds: frozenset[Any], value: Any, *, from_query: bool) -> st
     return None
 
 
+NO_NUL_PATTERN = "^[^\\x00]*$"
+"""JSON schema's way of saying NUL_MESSAGE, for text fields without a pattern of their own."""
+_TEXT_KEYWORDS = frozenset({"pattern", "enum", "const", "format"})
+
+
+def _state_no_nul(schema: Any) -> None:
+    """Give every plain text field of a JSON schema NO_NUL_PATTERN (nested ones too)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _state_no_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not _TEXT_KEYWORDS & schema.keys():
+        schema["pattern"] = NO_NUL_PATTERN
+    for key in ("properties", "patternProperties"):
+        for value in schema.get(key, {}).values():
+            _state_no_nul(value)
+    for key in ("anyOf", "oneOf", "allOf", "items", "prefixItems", "additionalProperties"):
+        if key in schema:
+            _state_no_nul(schema[key])
+
+
 class RequestModel(BaseModel):
     """Base of the request models: no NUL character in any text value of any field, and no
     lax coercion of a value into a type the schema does not give it (see the module doc)."""
 
     from_query: ClassVar[bool] = False
     """True for a model read from the query string, where every value is a string."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        _state_no_nul(handler.resolve_ref_schema(schema))
+        return schema
 
     @field_validator("*", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from mikrosync.http.fields import RequestModel
+from mikrosync.http.fields import Price, RequestModel
 from mikrosync.packages.models import Service
 from mikrosync.routeros.value_rules import (
     PROFILE_NAME_SCHEMA,
@@ -54,7 +54,7 @@ class PackageCreate(_PackageFields):
     name: str = Field(min_length=1, max_length=100)
     service: Service
     rate_limit: str = Field(json_schema_extra=RATE_LIMIT_SCHEMA)
-    price: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    price: Price = Decimal("0")
     profile_name: str | None = Field(default=None, json_schema_extra=PROFILE_NAME_SCHEMA)
 
 
@@ -62,7 +62,7 @@ class PackageUpdate(_PackageFields):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     service: Service | None = None
     rate_limit: str | None = Field(default=None, json_schema_extra=RATE_LIMIT_SCHEMA)
-    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    price: Price | None = None
     profile_name: str | None = Field(default=None, json_schema_extra=PROFILE_NAME_SCHEMA)
 
 

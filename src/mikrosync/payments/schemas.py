@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -15,13 +17,54 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 
-from mikrosync.http.fields import Id, Page, RequestModel
+from mikrosync.http.fields import NO_NUL_PATTERN, Id, Page, RequestModel, required_in_schema
 from mikrosync.payments.models import Method, PaymentStatus
 
 # Serialised as a string with two decimals: JSON numbers would be floats to most clients.
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+
+_AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9])")
+_WHOLE_AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.00?)?")
+
+
+def _amount(text: re.Pattern[str], *, whole: bool) -> Any:
+    """An amount as JSON allows it: a string of digits, an integer or a number; the schema
+    states what `money.parse_amount` takes (above zero, at most 999999999999.99, cents at
+    most; `whole`: no cents), and a string must be written as the schema says."""
+
+    def as_written(value: object) -> object:
+        if isinstance(value, str) and not text.fullmatch(value):
+            raise ValueError("write the amount as digits, such as 1500 or 99.50")
+        return value
+
+    number: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
+    number |= (
+        {"maximum": 999999999999, "multipleOf": 1}
+        if whole
+        else {
+            "maximum": 999999999999.99,
+            "multipleOf": 0.01,
+        }
+    )
+    schema = {
+        "anyOf": [
+            {"type": "string", "pattern": f"^(?:{text.pattern})$"},
+            {"type": "integer", "minimum": 1, "maximum": 999999999999},
+            number,
+        ]
+    }
+    return Annotated[
+        StrictStr | StrictInt | StrictFloat, AfterValidator(as_written), WithJsonSchema(schema)
+    ]
+
+
+Amount = _amount(_AMOUNT_TEXT, whole=False)
+WholeAmount = _amount(_WHOLE_AMOUNT_TEXT, whole=True)
+"""An amount M-Pesa's STK push takes: whole units."""
 
 
 class PaymentCreate(RequestModel):
@@ -29,7 +72,7 @@ class PaymentCreate(RequestModel):
 
     subscriber_id: Id
     # Checked by the service (positive, at most two decimals): a string keeps it exact.
-    amount: StrictStr | StrictInt | StrictFloat
+    amount: Amount
     method: Literal["cash", "bank", "other"] = "cash"
     reference: str | None = Field(default=None, max_length=64)
     """A receipt or transfer number: recording the same one twice is a no-op."""
@@ -80,7 +123,7 @@ class PaymentFilters(RequestModel):
     status: PaymentStatus | None = None
     matched: bool | None = None
     subscriber_id: Id | None = None
-    q: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     """Search in the reference, the account typed by the payer, the phone and the name."""
     page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)
@@ -101,6 +144,8 @@ class PaymentPage(BaseModel):
 
 
 class AssignPayment(RequestModel):
+    model_config = ConfigDict(json_schema_extra=required_in_schema("subscriber_id"))
+
     # Optional in the schema so that another tenant's payment id answers 404 before a
     # missing field answers 422 (the route checks the payment first, then requires this).
     subscriber_id: Id | None = None

@@ -34,7 +34,9 @@ RESERVED = frozenset({"mpesa", "cash", "bank", "other"})
 
 
 class WebhookCreate(RequestModel):
-    provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")
+    provider: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", json_schema_extra={"not": {"enum": sorted(RESERVED)}}
+    )
     """A short name (e.g. `equity-bank`); references are unique within it."""
 
 

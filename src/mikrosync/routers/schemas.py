@@ -44,7 +44,18 @@ class _RouterFields(RequestModel):
     _fingerprint = field_validator("tls_fingerprint", check_fields=False)(optional(tls_fingerprint))
 
 
+_ONE_TRUST_MODE_SCHEMA = {
+    "not": {
+        "required": ["tls_fingerprint", "tls_insecure"],
+        "properties": {"tls_fingerprint": {"type": "string"}, "tls_insecure": {"const": True}},
+    },
+    "description": ONE_TRUST_MODE,
+}
+
+
 class RouterCreate(_RouterFields):
+    model_config = ConfigDict(json_schema_extra=_ONE_TRUST_MODE_SCHEMA)
+
     name: str = Field(min_length=1, max_length=100)
     host: str = Field(json_schema_extra=HOST_SCHEMA)
     port: int = Field(default=8728, ge=1, le=65535)
@@ -62,6 +73,8 @@ class RouterCreate(_RouterFields):
 
 
 class RouterUpdate(_RouterFields):
+    model_config = ConfigDict(json_schema_extra=_ONE_TRUST_MODE_SCHEMA)
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
     host: str | None = Field(default=None, json_schema_extra=HOST_SCHEMA)
     port: int | None = Field(default=None, ge=1, le=65535)

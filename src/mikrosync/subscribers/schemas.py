@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from mikrosync.http.fields import Id, Page, RequestModel
+from mikrosync.http.fields import NO_NUL_PATTERN, Id, Page, RequestModel
 from mikrosync.packages.models import Service
 from mikrosync.routeros.value_rules import (
     EMAIL_OR_BLANK_SCHEMA,
@@ -135,7 +135,7 @@ class SubscriberFilters(RequestModel):
     expired: bool | None = None
     # Not expired yet, but expiring within this many days ("expiring soon").
     expires_within_days: int | None = Field(default=None, ge=1, le=366)
-    q: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)
 

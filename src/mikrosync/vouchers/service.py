@@ -98,7 +98,7 @@ async def unused_codes(
             taken=set(keep) | clash,
         )
         codes = keep + extra
-    raise InvalidInput("code_length", "could not draw enough unused codes: make them longer")
+    raise StateConflict("code_length", "could not draw enough unused codes: make them longer")
 
 
 async def create_batch(

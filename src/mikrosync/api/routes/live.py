@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep
-from mikrosync.api.responses import OBJECTS
+from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.errors import InvalidInput, NotFound
-from mikrosync.http.fields import Id, RequestModel
+from mikrosync.http.fields import Id, RequestModel, required_in_schema
 from mikrosync.live.reader import RouterLive, plain_words
 from mikrosync.live.timeline import record_disconnect
 from mikrosync.routeros import RouterOSError
@@ -51,6 +51,8 @@ class LiveRead(BaseModel):
 
 
 class DisconnectRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra=required_in_schema("kind", "session_id"))
+
     # Optional here and required by the route after the tenant check: another tenant's
     # router answers 404 whatever the body, as every id does (DESIGN §3).
     kind: Literal["ppp", "hotspot"] | None = None
@@ -104,7 +106,9 @@ async def subscriber_sessions(
 
 
 @router.post(
-    "/routers/{router_id:int}/sessions/disconnect", operation_id="disconnectRouterSessions"
+    "/routers/{router_id:int}/sessions/disconnect",
+    operation_id="disconnectRouterSessions",
+    responses=errors(503),
 )
 async def disconnect(
     router_id: Id,

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
-from mikrosync.api.responses import OBJECTS
+from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.http.fields import Id, RequestModel
 from mikrosync.jobs.message_push import after_payment
 from mikrosync.jobs.push import push_intents
@@ -25,6 +25,7 @@ from mikrosync.payments.mpesa import account as accounts
 from mikrosync.payments.mpesa import callbacks, daraja
 from mikrosync.payments.mpesa.client import DarajaClient, DarajaError
 from mikrosync.payments.mpesa.stk import start_stk_push
+from mikrosync.payments.schemas import WholeAmount
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ async def rotate_callback(
     "/mpesa/account/register-urls",
     operation_id="registerMpesaUrls",
     status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(502),
 )
 async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) -> None:
     """Register the C2B validation and confirmation URLs with Daraja for the shortcode."""
@@ -76,10 +78,18 @@ async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) 
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
 
 
+_SEP = "[ ()-]*"
+PHONE_PATTERN = (
+    f"^{_SEP}\\+?{_SEP}(?:0(?:{_SEP}[0-9]){{9}}|[71](?:{_SEP}[0-9]){{8}}"
+    f"|2{_SEP}5{_SEP}4(?:{_SEP}[0-9]){{9}}){_SEP}$"
+)
+"""A Kenyan phone number as `daraja.normalize_msisdn` reads it (07.., 01.., +254..)."""
+
+
 class StkPushCreate(RequestModel):
     subscriber_id: Id
-    amount: StrictStr | StrictInt | StrictFloat
-    phone: str | None = Field(default=None, max_length=20)
+    amount: WholeAmount
+    phone: str | None = Field(default=None, max_length=20, pattern=PHONE_PATTERN)
     """Default: the subscriber's phone."""
 
 
@@ -94,7 +104,10 @@ class StkPushRead(BaseModel):
 
 
 @router.post(
-    "/payments/stk-push", operation_id="startStkPush", status_code=status.HTTP_202_ACCEPTED
+    "/payments/stk-push",
+    operation_id="startStkPush",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(502),
 )
 async def stk_push(
     data: StkPushCreate,

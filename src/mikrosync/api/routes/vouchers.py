@@ -142,7 +142,9 @@ async def print_batch(
     session: SessionDep,
     vault: VaultDep,
     principal: Operator,
-    per_page: Annotated[int, Query()] = DEFAULT_PER_PAGE,
+    per_page: Annotated[
+        int, Query(json_schema_extra={"enum": sorted(exports.LAYOUTS)})
+    ] = DEFAULT_PER_PAGE,
 ) -> StreamingResponse:
     """The A4 sheet: `per_page` vouchers a page (8, 10, 12, 21, 24 or 40), each with a QR code
     of the hotspot login URL."""
