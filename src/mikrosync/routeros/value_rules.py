@@ -86,15 +86,17 @@ def rate_limit(value: str) -> str:
         raise ValueError("separate the parts of a rate limit with spaces (no tabs or newlines)")
     if len(parts) > 6:
         raise ValueError("rate limit has more than 6 parts")
-    if len(parts) > 1 and _RATE_PAIR.fullmatch("".join(parts)):
-        # "10 M/5 M": spaces separate the optional burst values, so none inside a rate.
-        raise ValueError(
-            f"write the rate without spaces inside ({value.strip()!r}): upload/download such "
-            "as 10M/5M"
-        )
     checks = [_RATE_PAIR, _RATE_PAIR, _RATE_PAIR, _TIME_PAIR, _PRIORITY, _RATE_PAIR]
     for position, (part, pattern) in enumerate(zip(parts, checks, strict=False)):
         if not pattern.fullmatch(part):
+            if _RATE_PAIR.fullmatch("".join(parts)):
+                # "10 M/5 M": spaces separate the optional burst values, so none inside a
+                # rate (only said of a value the grammar refuses: "10 5M" is a rate and a
+                # burst rate).
+                raise ValueError(
+                    f"write the rate without spaces inside ({value.strip()!r}): upload/download "
+                    "such as 10M/5M"
+                )
             what, example = _RATE_PARTS[position]
             raise ValueError(
                 f"{part!r} is not {what}: write numbers with an optional k, M or G, such as "
