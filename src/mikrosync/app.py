@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from mikrosync import __version__
 from mikrosync.api.audit import install_api_audit
+from mikrosync.api.docs import install_docs
 from mikrosync.api.errors import install_error_handlers
 from mikrosync.api.responses import document_unparsable_bodies
 from mikrosync.api.routes import (
@@ -54,6 +55,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Keeps an ISP's subscriber database and its MikroTik routers in agreement.",
         lifespan=lifespan,
+        # /docs is served from the package (api/docs.py), not from a CDN; no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -81,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    install_docs(app)
     mount_web(app)
     document_unparsable_bodies(app)
     return app

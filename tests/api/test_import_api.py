@@ -156,9 +156,7 @@ async def test_text_that_is_not_an_import_csv_is_reported_and_nothing_made(
     assert await _usernames(client, owner, router_id) == set()
 
 
-async def test_a_body_that_is_not_csv_text_is_422(
-    client: httpx.AsyncClient, owner: Staff
-) -> None:
+async def test_a_body_that_is_not_csv_text_is_422(client: httpx.AsyncClient, owner: Staff) -> None:
     router_id = await _site(client, owner)
     response = await _post_text(client, owner, router_id, '{"username": "x"}', "application/json")
     assert response.status_code == 422, response.text

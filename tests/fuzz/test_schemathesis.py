@@ -93,9 +93,7 @@ async def test_schemathesis_with_every_check_finds_nothing(
         str(tmp_path / "report"),
     ]
     # From the repository root, where schemathesis finds schemathesis.toml.
-    run = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=900
-    )
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     summary = run.stdout[-12000:]
     assert run.returncode == 0, f"seed {seed}:\n{summary}\n{run.stderr[-2000:]}"
     assert " passed" in summary, summary

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route, get_route_path
+from starlette.routing import compile_path, get_route_path
 
 from mikrosync.errors import (
     ConfigError,
@@ -40,14 +44,29 @@ async def _config_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
+def _route_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path regex, methods) of every route, included routers' too, built once per app."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = [
+            (compile_path(route.path)[0], frozenset(route.methods))
+            for route in iter_route_contexts(app.router.routes)
+            if route.path and route.methods
+        ]
+        app.state.allow_table = table
+    return table
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers on this request's path (Starlette's own 405
     names only the methods of the first route whose path matched)."""
     path = get_route_path(request.scope)
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
-            methods |= route.methods
+    for regex, route_methods in _route_table(request.app):
+        if regex.match(path):
+            methods |= route_methods
     return sorted(methods)
 
 
