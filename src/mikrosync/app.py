@@ -33,8 +33,9 @@ from mikrosync.api.routes import (
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.http.validation import install_validation_errors
+from mikrosync.logs import setup_logging
 from mikrosync.runtime import Runtime
-from mikrosync.settings import Settings
+from mikrosync.settings import Settings, load_settings
 from mikrosync.web import mount_web
 
 API_PREFIX = "/api/v1"
@@ -89,3 +90,14 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app)
     document_unparsable_bodies(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `mikrosync serve --workers N` (uvicorn's factory):
+    settings from the environment, as the `serve` that started it read them (it checked them,
+    migrated the embedded database and made the secret key before starting any worker).
+    Every worker shares the database and Redis (the embedded one too: the first process of a
+    data directory starts it, the others join it, `jobs/embedded.py`)."""
+    settings = load_settings()
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 DOCS_URL = "/docs"
 ASSETS_URL = f"{DOCS_URL}/assets"
@@ -44,10 +44,10 @@ def asset(name: str) -> bytes:
 
 
 def install_docs(app: FastAPI) -> None:
-    """Serve `/docs` (the app must be built with `docs_url=None, redoc_url=None`)."""
+    """Serve `/docs` (the app must be built with `docs_url=None, redoc_url=None`). Plain
+    Starlette routes, as FastAPI's own docs routes are: no dependencies, not in the schema."""
 
-    @app.get(DOCS_URL, include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
+    async def swagger_ui(_request: Request) -> Response:
         page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} - API",
@@ -60,18 +60,21 @@ def install_docs(app: FastAPI) -> None:
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
-    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
-    async def swagger_ui_redirect() -> HTMLResponse:
+    async def swagger_ui_redirect(_request: Request) -> Response:
         page = get_swagger_ui_oauth2_redirect_html()
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
-    @app.get(f"{ASSETS_URL}/{{name}}", include_in_schema=False)
-    async def swagger_ui_asset(name: str) -> Response:
+    async def swagger_ui_asset(request: Request) -> Response:
+        name = request.path_params["name"]
         if name not in ASSETS:
-            raise HTTPException(404, "no such file")
+            return PlainTextResponse("no such file", status_code=404)
         return Response(
             asset(name),
             media_type=ASSETS[name],
             headers={"Cache-Control": "public, max-age=86400"},
         )
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    app.add_route(OAUTH2_REDIRECT_URL, swagger_ui_redirect, include_in_schema=False)
+    app.add_route(f"{ASSETS_URL}/{{name}}", swagger_ui_asset, include_in_schema=False)
