@@ -10,7 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path, get_route_path
+from starlette.routing import compile_path
 
 from mikrosync.errors import (
     ConfigError,
@@ -62,7 +62,8 @@ def _route_table(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers on this request's path (Starlette's own 405
     names only the methods of the first route whose path matched)."""
-    path = get_route_path(request.scope)
+    root_path: str = request.scope.get("root_path", "")
+    path: str = request.scope["path"].removeprefix(root_path) or "/"
     methods: set[str] = set()
     for regex, route_methods in _route_table(request.app):
         if regex.match(path):

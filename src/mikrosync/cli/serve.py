@@ -30,7 +30,7 @@ def _prepare_database(settings: Settings) -> None:
         raise fail(f"cannot reach the database: {exc}") from None
 
 
-WORKER_HEALTHCHECK_S = 30.0
+WORKER_HEALTHCHECK_S = 30
 
 
 def default_workers() -> int:

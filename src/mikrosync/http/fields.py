@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, cast, get_args, get_origin
 
 import annotated_types
 from pydantic import (
@@ -199,7 +199,9 @@ class RequestModel(BaseModel):
             raise ValueError(NUL_MESSAGE)
         field = cls.model_fields.get(info.field_name or "")
         if field is not None:
-            problem = strict_problem(_kinds(field.annotation), value, from_query=cls.from_query)
+            problem = strict_problem(
+                _kinds(cast(Any, field.annotation)), value, from_query=cls.from_query
+            )
             if problem is not None:
                 raise ValueError(problem)
         return value

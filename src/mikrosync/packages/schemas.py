@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -22,7 +23,7 @@ MINUTES_PER_DAY = 24 * 60
 
 
 _DURATIONS = ("duration_days", "duration_hours", "duration_minutes")
-_ZERO_DURATION = {
+_ZERO_DURATION: dict[str, Any] = {
     "not": {
         "anyOf": [{"required": [name], "properties": {name: {"const": 0}}} for name in _DURATIONS],
         "properties": {name: {"enum": [0, None]} for name in _DURATIONS},

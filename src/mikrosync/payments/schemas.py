@@ -31,39 +31,46 @@ _AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|
 _WHOLE_AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.00?)?")
 
 
-def _amount(text: re.Pattern[str], *, whole: bool) -> Any:
-    """An amount as JSON allows it: a string of digits, an integer or a number; the schema
-    states what `money.parse_amount` takes (above zero, at most 999999999999.99, cents at
-    most; `whole`: no cents), and a string must be written as the schema says."""
+def _as_written(text: re.Pattern[str]) -> Any:
+    """A check that a string amount is written as the schema says (digits, a dot, cents)."""
 
-    def as_written(value: object) -> object:
+    def check(value: object) -> object:
         if isinstance(value, str) and not text.fullmatch(value):
             raise ValueError("write the amount as digits, such as 1500 or 99.50")
         return value
 
+    return AfterValidator(check)
+
+
+def _amount_schema(text: re.Pattern[str], *, whole: bool) -> Any:
+    """What `money.parse_amount` takes, as JSON schema: above zero, at most
+    999999999999.99, cents at most (`whole`: no cents); a string of digits, or a number."""
     number: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
-    number |= (
-        {"maximum": 999999999999, "multipleOf": 1}
-        if whole
-        else {
-            "maximum": 999999999999.99,
-            "multipleOf": 0.01,
+    if whole:
+        number |= {"maximum": 999999999999, "multipleOf": 1}
+    else:
+        number |= {"maximum": 999999999999.99, "multipleOf": 0.01}
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^(?:{text.pattern})$"},
+                {"type": "integer", "minimum": 1, "maximum": 999999999999},
+                number,
+            ]
         }
     )
-    schema = {
-        "anyOf": [
-            {"type": "string", "pattern": f"^(?:{text.pattern})$"},
-            {"type": "integer", "minimum": 1, "maximum": 999999999999},
-            number,
-        ]
-    }
-    return Annotated[
-        StrictStr | StrictInt | StrictFloat, AfterValidator(as_written), WithJsonSchema(schema)
-    ]
 
 
-Amount = _amount(_AMOUNT_TEXT, whole=False)
-WholeAmount = _amount(_WHOLE_AMOUNT_TEXT, whole=True)
+Amount = Annotated[
+    StrictStr | StrictInt | StrictFloat,
+    _as_written(_AMOUNT_TEXT),
+    _amount_schema(_AMOUNT_TEXT, whole=False),
+]
+WholeAmount = Annotated[
+    StrictStr | StrictInt | StrictFloat,
+    _as_written(_WHOLE_AMOUNT_TEXT),
+    _amount_schema(_WHOLE_AMOUNT_TEXT, whole=True),
+]
 """An amount M-Pesa's STK push takes: whole units."""
 
 

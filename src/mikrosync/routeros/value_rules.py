@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from typing import Any
 
 MAX_NAME_LENGTH = 64
 _PRINTABLE_NO_SPACE = re.compile(r"[\x21-\x7e]+")
@@ -45,16 +46,19 @@ def _whole(pattern: str) -> str:
     return f"^(?:{pattern})$"
 
 
-NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": "^[!-~]+$"}
+NAME_SCHEMA: dict[str, Any] = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": "^[!-~]+$"}
 """A RouterOS login name or secret: 1-64 printable ASCII characters, no spaces."""
-PROFILE_NAME_SCHEMA = {"pattern": _whole(_PROFILE_NAME.pattern)}
-RATE_LIMIT_SCHEMA = {"pattern": _whole(_RATE_LIMIT.pattern)}
-IPV4_SCHEMA = {"pattern": _whole(_IPV4.pattern)}
-IPV4_OR_BLANK_SCHEMA = {"pattern": _whole(f"|{_IPV4.pattern}")}
+PROFILE_NAME_SCHEMA: dict[str, Any] = {"pattern": _whole(_PROFILE_NAME.pattern)}
+RATE_LIMIT_SCHEMA: dict[str, Any] = {"pattern": _whole(_RATE_LIMIT.pattern)}
+IPV4_SCHEMA: dict[str, Any] = {"pattern": _whole(_IPV4.pattern)}
+IPV4_OR_BLANK_SCHEMA: dict[str, Any] = {"pattern": _whole(f"|{_IPV4.pattern}")}
 """An IPv4 address; blank means none."""
-EMAIL_SCHEMA = {"maxLength": MAX_EMAIL_LENGTH, "pattern": _whole(_EMAIL.pattern)}
-EMAIL_OR_BLANK_SCHEMA = {"maxLength": MAX_EMAIL_LENGTH, "pattern": _whole(f"|{_EMAIL.pattern}")}
-HOST_SCHEMA = {"pattern": _whole(_HOST.pattern)}
+EMAIL_SCHEMA: dict[str, Any] = {"maxLength": MAX_EMAIL_LENGTH, "pattern": _whole(_EMAIL.pattern)}
+EMAIL_OR_BLANK_SCHEMA: dict[str, Any] = {
+    "maxLength": MAX_EMAIL_LENGTH,
+    "pattern": _whole(f"|{_EMAIL.pattern}"),
+}
+HOST_SCHEMA: dict[str, Any] = {"pattern": _whole(_HOST.pattern)}
 
 
 def routeros_name(value: str, *, what: str = "username") -> str:

@@ -44,7 +44,7 @@ class _RouterFields(RequestModel):
     _fingerprint = field_validator("tls_fingerprint", check_fields=False)(optional(tls_fingerprint))
 
 
-_ONE_TRUST_MODE_SCHEMA = {
+_ONE_TRUST_MODE_SCHEMA: dict[str, Any] = {
     "not": {
         "required": ["tls_fingerprint", "tls_insecure"],
         "properties": {"tls_fingerprint": {"type": "string"}, "tls_insecure": {"const": True}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -21,8 +22,8 @@ from mikrosync.routeros.value_rules import (
 )
 from mikrosync.subscribers.models import SyncStatus
 
-_ABSENT = {"enum": [None, ""]}
-_SERVICE_RULES = [
+_ABSENT: dict[str, Any] = {"enum": [None, ""]}
+_SERVICE_RULES: list[Any] = [
     {
         "if": {"properties": {"service": {"const": "static"}}},
         "then": {
@@ -40,6 +41,8 @@ _SERVICE_RULES = [
     },
 ]
 """What a subscriber of each service has (`subscribers/service.py: _check_new_fields`)."""
+
+_SERVICE_RULES_SCHEMA: dict[str, Any] = {"allOf": _SERVICE_RULES}
 
 
 class _SubscriberFields(RequestModel):
@@ -83,7 +86,7 @@ class SubscriberCreate(_SubscriberFields, _Placement):
     `pppoe` and `hotspot` ones need a `password` and have no `static_ip`; only `pppoe` ones
     may have a `remote_address` (the JSON schema states these as if/then rules)."""
 
-    model_config = ConfigDict(json_schema_extra={"allOf": _SERVICE_RULES})
+    model_config = ConfigDict(json_schema_extra=_SERVICE_RULES_SCHEMA)
 
 
 class SubscriberUpdate(_SubscriberFields, _PackageChange):

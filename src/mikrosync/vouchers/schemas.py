@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
@@ -70,16 +70,19 @@ def byte_count(value: str | int) -> int:
 
 
 # What the request schema states (the checks below are the same rules, server-side).
-_DURATION_SCHEMA = {"pattern": f"^{_DURATION.pattern}$", "not": {"pattern": "^[0wdhms]+$"}}
+_DURATION_SCHEMA: dict[str, Any] = {
+    "pattern": f"^{_DURATION.pattern}$",
+    "not": {"pattern": "^[0wdhms]+$"},
+}
 """A duration such as 30m, 1d12h; blank means none (a zero one is refused)."""
-_BYTES_SCHEMA = {
+_BYTES_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "maximum": MAX_BYTES},
         {"type": "string", "pattern": f"^(?:|{_BYTES.pattern})$"},
         {"type": "null"},
     ]
 }
-_PROFILE_OR_PACKAGE = {
+_PROFILE_OR_PACKAGE: dict[str, Any] = {
     "anyOf": [
         {"required": ["package_id"], "properties": {"package_id": {"type": "integer"}}},
         {
