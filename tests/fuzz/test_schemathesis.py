@@ -12,8 +12,9 @@ object is then read, changed and deleted through the links schemathesis infers).
 Two fixed seeds, one per database backend (PostgreSQL seed 1, SQLite seed 2), so a failure
 reproduces with `schemathesis run ... --seed N`; `--fuzz-examples N` (or
 MIKROSYNC_FUZZ_EXAMPLES) sets the examples per operation (default 15; the issue's by-hand run
-used 40). The repository's `schemathesis.toml` is the run's configuration (its only setting:
-three operations that wait on a router or M-Pesa may answer their documented 502/503).
+used 40). The repository's `schemathesis.toml` is the run's configuration: three operations
+that wait on a router or M-Pesa may answer their documented 502/503, and the use-after-free
+check is off (DELETE of a subscriber is a 202; the row stays until the router confirms).
 """
 
 from __future__ import annotations
