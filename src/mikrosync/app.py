@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from mikrosync import __version__
 from mikrosync.api.audit import install_api_audit
+from mikrosync.api.docs import install_docs
 from mikrosync.api.errors import install_error_handlers
 from mikrosync.api.responses import document_unparsable_bodies
 from mikrosync.api.routes import (
@@ -32,8 +33,9 @@ from mikrosync.api.routes import (
 )
 from mikrosync.api.security_headers import install_security_headers
 from mikrosync.http.validation import install_validation_errors
+from mikrosync.logs import setup_logging
 from mikrosync.runtime import Runtime
-from mikrosync.settings import Settings
+from mikrosync.settings import Settings, load_settings
 from mikrosync.web import mount_web
 
 API_PREFIX = "/api/v1"
@@ -54,6 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Keeps an ISP's subscriber database and its MikroTik routers in agreement.",
         lifespan=lifespan,
+        # /docs is served from the package (api/docs.py), not from a CDN; no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -81,6 +86,18 @@ def create_app(settings: Settings) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    install_docs(app)
     mount_web(app)
     document_unparsable_bodies(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `mikrosync serve --workers N` (uvicorn's factory):
+    settings from the environment, as the `serve` that started it read them (it checked them,
+    migrated the embedded database and made the secret key before starting any worker).
+    Every worker shares the database and Redis (the embedded one too: the first process of a
+    data directory starts it, the others join it, `jobs/embedded.py`)."""
+    settings = load_settings()
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)

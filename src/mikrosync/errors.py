@@ -30,3 +30,17 @@ class InvalidInput(MikrosyncError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class UnknownReference(InvalidInput):
+    """A field names an object that does not exist in the caller's tenant (e.g. `router_id`).
+
+    An InvalidInput for the console and CSV import, which show it beside the field; the API
+    answers 404, because no request schema can say which ids exist: a 422 there would call
+    a request the schema allows malformed (schemathesis' positive-data check)."""
+
+
+class StateConflict(InvalidInput):
+    """A well-formed value that the current state of the data refuses (a package of another
+    service, a static IP for a subscriber that is not static). An InvalidInput for the console
+    and CSV import; the API answers 409, as for any other clash with existing data."""

@@ -195,8 +195,6 @@ async def test_subscriber_validation_names_the_field(
         "password": {"password": "tab\tpw"},
         "remote_address": {"remote_address": "10.0.0.999"},
         "email": {"email": "not-an-email"},
-        "package_id": {"package_id": static["id"]},
-        "router_id": {"router_id": 999999},
         "static_ip": {"static_ip": "10.0.0.8"},
         "service": {"service": "dialup"},
         "expires_at": {"expires_at": "2030-01-01T00:00:00"},
@@ -207,6 +205,17 @@ async def test_subscriber_validation_names_the_field(
         )
         assert response.status_code == 422, (field, response.text)
         assert response.json()["detail"][0]["loc"][-1] == field, response.text
+    # What no request schema can know, named too: an id that is not the tenant's (404) and a
+    # package of another service (409), issue 14.
+    for field, override, status in (
+        ("package_id", {"package_id": static["id"]}, 409),
+        ("router_id", {"router_id": 999999}, 404),
+    ):
+        response = await client.post(
+            "/api/v1/subscribers", json=base | override, headers=owner.headers
+        )
+        assert response.status_code == status, (field, response.text)
+        assert response.json()["field"] == field, response.text
     needs_ip = base | {"service": "static", "package_id": static["id"], "password": None}
     response = await client.post("/api/v1/subscribers", json=needs_ip, headers=owner.headers)
     assert response.json()["detail"][0]["loc"][-1] == "static_ip"

@@ -36,7 +36,11 @@ async def _create(client: httpx.AsyncClient, owner: Staff, body: dict[str, Any])
 
 
 def _fields(response: httpx.Response) -> list[str]:
-    assert response.status_code == 422, response.text
+    """The fields a refusal names: a 422's list, or the one field of a 404 (an unknown id) or
+    a 409 (a value the data refuses, e.g. too few possible codes): issue 14."""
+    assert response.status_code in (404, 409, 422), response.text
+    if response.status_code != 422:
+        return [response.json()["field"]]
     return [str(item["loc"][-1]) for item in response.json()["detail"]]
 
 

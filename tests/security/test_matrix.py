@@ -69,7 +69,8 @@ def endpoints(app: FastAPI) -> Iterator[Endpoint]:
             continue  # docs, static files
         for method in sorted(route.methods or ()):
             if method != "HEAD":
-                yield Endpoint(method, route.path or "", isinstance(original, WebRoute))
+                # path_format: the path as the schema writes it (`{id}`, not `{id:int}`)
+                yield Endpoint(method, route.path_format or "", isinstance(original, WebRoute))
 
 
 @dataclass
@@ -221,8 +222,9 @@ async def test_ids_in_queries_and_bodies_reveal_nothing_to_another_tenant(
     retried = await web.api.post(
         f"{API}/subscribers/retry", json={"router_id": router_id}, headers=intruder.headers
     )
-    # Another tenant's router in a body is refused like any unknown id (as on creation).
-    assert retried.status_code == 422 and "no router" in retried.text, retried.text
+    # Another tenant's router in a body is refused like any unknown id (as on creation): 404,
+    # since a well-formed request naming an id that is not there is not a 422 (issue 14).
+    assert retried.status_code == 404 and "no router" in retried.text, retried.text
     badges = await web.stranger.get(f"/subscribers/badges?ids={victim.ids['subscriber_id']}")
     assert "Pending" not in badges.text
     bulk = await web.stranger.post(

@@ -17,6 +17,8 @@ class ErrorBody(BaseModel):
     """An error answer: what went wrong, in words meant for a person."""
 
     detail: str
+    field: str | None = None
+    """The request field at fault, when one is (an unknown id, a value the data refuses)."""
 
 
 _WHY = {
@@ -28,7 +30,8 @@ _WHY = {
     "not allow it)",
     413: "The request body is too large",
     429: "Too many failed logins; the Retry-After header says how long to wait",
-    503: "A dependency stopped answering mid-request; the detail says what was done",
+    502: "M-Pesa (Daraja) refused the request or did not answer; the detail says which",
+    503: "A dependency (the database, or the router) did not answer; the detail says what was done",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -34,7 +34,9 @@ class MessageSettingsWrite(RequestModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reminder_days: list[int] | None = Field(default=None, max_length=5)
+    reminder_days: list[Annotated[int, Field(ge=1, le=60)]] | None = Field(
+        default=None, max_length=5
+    )
     templates: dict[Event, str] | None = None
     email_enabled: bool | None = None
     smtp_host: str | None = Field(default=None, max_length=200)

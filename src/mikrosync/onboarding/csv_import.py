@@ -183,8 +183,8 @@ async def check_csv(
 ) -> CheckedCsv:
     """Read and check a whole file against the tenant's packages and the router's
     subscribers; writes nothing. Raises CsvFileError (bad file) or NotFound (router)."""
-    csv_file = read_csv(text)
     await get_router(session, tenant_id=tenant_id, router_id=router_id)
+    csv_file = read_csv(text)
     checks = await NewSubscriberChecks.load(session, tenant_id=tenant_id, router_id=router_id)
     checker = _RowChecker(checks)
     checked = CheckedCsv(checks)

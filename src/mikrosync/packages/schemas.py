@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from mikrosync.http.fields import RequestModel
+from mikrosync.http.fields import Price, RequestModel
 from mikrosync.packages.models import Service
-from mikrosync.routeros.value_rules import optional, profile_name, rate_limit
+from mikrosync.routeros.value_rules import (
+    PROFILE_NAME_SCHEMA,
+    RATE_LIMIT_SCHEMA,
+    optional,
+    profile_name,
+    rate_limit,
+)
 
 DEFAULT_DURATION_DAYS = 30
 MINUTES_PER_DAY = 24 * 60
 
 
+_DURATIONS = ("duration_days", "duration_hours", "duration_minutes")
+_ZERO_DURATION: dict[str, Any] = {
+    "not": {
+        "anyOf": [{"required": [name], "properties": {name: {"const": 0}}} for name in _DURATIONS],
+        "properties": {name: {"enum": [0, None]} for name in _DURATIONS},
+    }
+}
+"""The duration fields given must not add up to zero (none given: the default, or unchanged)."""
+
+
 class _PackageFields(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_ZERO_DURATION)
+
     duration_days: int | None = Field(default=None, ge=0, le=3650)
     duration_hours: int | None = Field(default=None, ge=0, le=24 * 3650)
     duration_minutes: int | None = Field(default=None, ge=0, le=MINUTES_PER_DAY * 3650)
@@ -35,17 +54,17 @@ class _PackageFields(RequestModel):
 class PackageCreate(_PackageFields):
     name: str = Field(min_length=1, max_length=100)
     service: Service
-    rate_limit: str
-    price: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
-    profile_name: str | None = None
+    rate_limit: str = Field(json_schema_extra=RATE_LIMIT_SCHEMA)
+    price: Price = Decimal("0")
+    profile_name: str | None = Field(default=None, json_schema_extra=PROFILE_NAME_SCHEMA)
 
 
 class PackageUpdate(_PackageFields):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     service: Service | None = None
-    rate_limit: str | None = None
-    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    profile_name: str | None = None
+    rate_limit: str | None = Field(default=None, json_schema_extra=RATE_LIMIT_SCHEMA)
+    price: Price | None = None
+    profile_name: str | None = Field(default=None, json_schema_extra=PROFILE_NAME_SCHEMA)
 
 
 class PackageRead(BaseModel):

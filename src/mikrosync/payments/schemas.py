@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -15,13 +17,61 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 
-from mikrosync.http.fields import Id, Page, RequestModel
+from mikrosync.http.fields import NO_NUL_PATTERN, Id, Page, RequestModel, required_in_schema
 from mikrosync.payments.models import Method, PaymentStatus
 
 # Serialised as a string with two decimals: JSON numbers would be floats to most clients.
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+
+_AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9])")
+_WHOLE_AMOUNT_TEXT = re.compile(r"[1-9][0-9]{0,11}(?:\.00?)?")
+
+
+def _as_written(text: re.Pattern[str]) -> Any:
+    """A check that a string amount is written as the schema says (digits, a dot, cents)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not text.fullmatch(value):
+            raise ValueError("write the amount as digits, such as 1500 or 99.50")
+        return value
+
+    return AfterValidator(check)
+
+
+def _amount_schema(text: re.Pattern[str], *, whole: bool) -> Any:
+    """What `money.parse_amount` takes, as JSON schema: above zero, at most
+    999999999999.99, cents at most (`whole`: no cents); a string of digits, or a number."""
+    number: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
+    if whole:
+        number |= {"maximum": 999999999999, "multipleOf": 1}
+    else:
+        number |= {"maximum": 999999999999.99, "multipleOf": 0.01}
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^(?:{text.pattern})$"},
+                {"type": "integer", "minimum": 1, "maximum": 999999999999},
+                number,
+            ]
+        }
+    )
+
+
+Amount = Annotated[
+    StrictStr | StrictInt | StrictFloat,
+    _as_written(_AMOUNT_TEXT),
+    _amount_schema(_AMOUNT_TEXT, whole=False),
+]
+WholeAmount = Annotated[
+    StrictStr | StrictInt | StrictFloat,
+    _as_written(_WHOLE_AMOUNT_TEXT),
+    _amount_schema(_WHOLE_AMOUNT_TEXT, whole=True),
+]
+"""An amount M-Pesa's STK push takes: whole units."""
 
 
 class PaymentCreate(RequestModel):
@@ -29,7 +79,7 @@ class PaymentCreate(RequestModel):
 
     subscriber_id: Id
     # Checked by the service (positive, at most two decimals): a string keeps it exact.
-    amount: StrictStr | StrictInt | StrictFloat
+    amount: Amount
     method: Literal["cash", "bank", "other"] = "cash"
     reference: str | None = Field(default=None, max_length=64)
     """A receipt or transfer number: recording the same one twice is a no-op."""
@@ -72,13 +122,15 @@ class PaymentRecorded(BaseModel):
 
 
 class PaymentFilters(RequestModel):
+    from_query = True
+
     date_from: AwareDatetime | None = None
     date_to: AwareDatetime | None = None
     method: Method | None = None
     status: PaymentStatus | None = None
     matched: bool | None = None
     subscriber_id: Id | None = None
-    q: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     """Search in the reference, the account typed by the payer, the phone and the name."""
     page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)
@@ -99,6 +151,8 @@ class PaymentPage(BaseModel):
 
 
 class AssignPayment(RequestModel):
+    model_config = ConfigDict(json_schema_extra=required_in_schema("subscriber_id"))
+
     # Optional in the schema so that another tenant's payment id answers 404 before a
     # missing field answers 422 (the route checks the payment first, then requires this).
     subscriber_id: Id | None = None

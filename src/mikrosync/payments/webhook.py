@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from sqlalchemy import select
@@ -32,9 +32,11 @@ SIGNATURE_HEADER = "X-Mikrosync-Signature"
 # Names the M-Pesa and staff paths own: a webhook cannot write into their reference spaces.
 RESERVED = frozenset({"mpesa", "cash", "bank", "other"})
 
+_NOT_RESERVED: dict[str, Any] = {"not": {"enum": sorted(RESERVED)}}
+
 
 class WebhookCreate(RequestModel):
-    provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")
+    provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", json_schema_extra=_NOT_RESERVED)
     """A short name (e.g. `equity-bank`); references are unique within it."""
 
 

@@ -9,8 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mikrosync.http.fields import RequestModel
 from mikrosync.routeros.tls import normalise_fingerprint
-from mikrosync.routeros.value_rules import hostname, optional, routeros_name, routeros_secret
+from mikrosync.routeros.value_rules import (
+    HOST_SCHEMA,
+    NAME_SCHEMA,
+    hostname,
+    optional,
+    routeros_name,
+    routeros_secret,
+)
 
+FINGERPRINT_PATTERN = r"^:*(?:[0-9A-Fa-f]:*){64}$"
+"""64 hex digits of a SHA-256, with any ':' between them (`routeros/tls.py`)."""
 ONE_TRUST_MODE = (
     "choose either tls_fingerprint (pin the certificate) or "
     "tls_insecure (accept any certificate), not both"
@@ -35,15 +44,26 @@ class _RouterFields(RequestModel):
     _fingerprint = field_validator("tls_fingerprint", check_fields=False)(optional(tls_fingerprint))
 
 
+_ONE_TRUST_MODE_SCHEMA: dict[str, Any] = {
+    "not": {
+        "required": ["tls_fingerprint", "tls_insecure"],
+        "properties": {"tls_fingerprint": {"type": "string"}, "tls_insecure": {"const": True}},
+    },
+    "description": ONE_TRUST_MODE,
+}
+
+
 class RouterCreate(_RouterFields):
+    model_config = ConfigDict(json_schema_extra=_ONE_TRUST_MODE_SCHEMA)
+
     name: str = Field(min_length=1, max_length=100)
-    host: str
+    host: str = Field(json_schema_extra=HOST_SCHEMA)
     port: int = Field(default=8728, ge=1, le=65535)
     use_tls: bool = False
-    tls_fingerprint: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f:]{64,95}$")
+    tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT_PATTERN)
     tls_insecure: bool = False
-    username: str
-    password: str
+    username: str = Field(json_schema_extra=NAME_SCHEMA)
+    password: str = Field(json_schema_extra=NAME_SCHEMA)
 
     @model_validator(mode="after")
     def _one_trust_mode(self) -> RouterCreate:
@@ -53,14 +73,16 @@ class RouterCreate(_RouterFields):
 
 
 class RouterUpdate(_RouterFields):
+    model_config = ConfigDict(json_schema_extra=_ONE_TRUST_MODE_SCHEMA)
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    host: str | None = None
+    host: str | None = Field(default=None, json_schema_extra=HOST_SCHEMA)
     port: int | None = Field(default=None, ge=1, le=65535)
     use_tls: bool | None = None
-    tls_fingerprint: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f:]{64,95}$")
+    tls_fingerprint: str | None = Field(default=None, max_length=95, pattern=FINGERPRINT_PATTERN)
     tls_insecure: bool | None = None
-    username: str | None = None
-    password: str | None = None
+    username: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
+    password: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
 
     @model_validator(mode="after")
     def _one_trust_mode(self) -> RouterUpdate:
@@ -75,7 +97,7 @@ class RouterRead(BaseModel):
 
     id: int
     name: str
-    host: str
+    host: str = Field(json_schema_extra=HOST_SCHEMA)
     port: int
     use_tls: bool
     tls_fingerprint: str | None

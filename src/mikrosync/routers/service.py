@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.errors import Conflict, NotFound, StateConflict
 from mikrosync.routers.models import Router
 from mikrosync.routers.schemas import ONE_TRUST_MODE, RouterCreate, RouterUpdate, both_trust_modes
 from mikrosync.security.vault import Vault
@@ -89,4 +89,4 @@ def _check_one_trust_mode(router: Router, data: RouterUpdate) -> None:
     insecure = router.tls_insecure if data.tls_insecure is None else data.tls_insecure
     if both_trust_modes(fingerprint, insecure):
         field = "tls_insecure" if "tls_insecure" in given else "tls_fingerprint"
-        raise InvalidInput(field, ONE_TRUST_MODE)
+        raise StateConflict(field, ONE_TRUST_MODE)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from mikrosync.http.fields import Id, Page, RequestModel
+from mikrosync.http.fields import NO_NUL_PATTERN, Id, Page, RequestModel
 from mikrosync.packages.models import Service
 from mikrosync.routeros.value_rules import (
+    EMAIL_OR_BLANK_SCHEMA,
+    IPV4_OR_BLANK_SCHEMA,
+    IPV4_SCHEMA,
+    NAME_SCHEMA,
     email_address,
     ipv4_address,
     optional,
@@ -16,6 +21,28 @@ from mikrosync.routeros.value_rules import (
     routeros_secret,
 )
 from mikrosync.subscribers.models import SyncStatus
+
+_ABSENT: dict[str, Any] = {"enum": [None, ""]}
+_SERVICE_RULES: list[Any] = [
+    {
+        "if": {"properties": {"service": {"const": "static"}}},
+        "then": {
+            "required": ["static_ip"],
+            "properties": {"static_ip": {"type": "string", **IPV4_SCHEMA}},
+        },
+        "else": {
+            "required": ["password"],
+            "properties": {"password": {"type": "string"}, "static_ip": _ABSENT},
+        },
+    },
+    {
+        "if": {"properties": {"service": {"not": {"const": "pppoe"}}}},
+        "then": {"properties": {"remote_address": _ABSENT}},
+    },
+]
+"""What a subscriber of each service has (`subscribers/service.py: _check_new_fields`)."""
+
+_SERVICE_RULES_SCHEMA: dict[str, Any] = {"allOf": _SERVICE_RULES}
 
 
 class _SubscriberFields(RequestModel):
@@ -30,12 +57,12 @@ class _SubscriberFields(RequestModel):
         optional(email_address, blank_is_absent=True)
     )
 
-    password: str | None = None
-    remote_address: str | None = None
-    static_ip: str | None = None
+    password: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
+    remote_address: str | None = Field(default=None, json_schema_extra=IPV4_OR_BLANK_SCHEMA)
+    static_ip: str | None = Field(default=None, json_schema_extra=IPV4_OR_BLANK_SCHEMA)
     full_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
-    email: str | None = None
+    email: str | None = Field(default=None, json_schema_extra=EMAIL_OR_BLANK_SCHEMA)
     address: str | None = Field(default=None, max_length=500)
     expires_at: AwareDatetime | None = None
 
@@ -46,7 +73,7 @@ class _Placement(RequestModel):
     router_id: Id
     package_id: Id
     service: Service
-    username: str
+    username: str = Field(json_schema_extra=NAME_SCHEMA)
 
 
 class _PackageChange(RequestModel):
@@ -55,7 +82,11 @@ class _PackageChange(RequestModel):
 
 # Base order puts the placement (or the package change) first, as the API always listed them.
 class SubscriberCreate(_SubscriberFields, _Placement):
-    pass
+    """A new subscriber. By `service`: a `static` one needs `static_ip` (a password is optional);
+    `pppoe` and `hotspot` ones need a `password` and have no `static_ip`; only `pppoe` ones
+    may have a `remote_address` (the JSON schema states these as if/then rules)."""
+
+    model_config = ConfigDict(json_schema_extra=_SERVICE_RULES_SCHEMA)
 
 
 class SubscriberUpdate(_SubscriberFields, _PackageChange):
@@ -70,7 +101,7 @@ class SubscriberRead(BaseModel):
     package_id: int
     pending_package_id: int | None
     service: Service
-    username: str
+    username: str = Field(json_schema_extra=NAME_SCHEMA)
     remote_address: str | None
     static_ip: str | None
     full_name: str | None
@@ -98,6 +129,8 @@ class SubscriberPage(BaseModel):
 
 
 class SubscriberFilters(RequestModel):
+    from_query = True
+
     sync_status: SyncStatus | None = None
     router_id: Id | None = None
     package_id: Id | None = None
@@ -105,7 +138,7 @@ class SubscriberFilters(RequestModel):
     expired: bool | None = None
     # Not expired yet, but expiring within this many days ("expiring soon").
     expires_within_days: int | None = Field(default=None, ge=1, le=366)
-    q: str | None = Field(default=None, max_length=100)
+    q: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     page: Page = 1
     per_page: int = Field(default=50, ge=1, le=500)
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
-from mikrosync.errors import Conflict, InvalidInput
+from mikrosync.errors import Conflict, InvalidInput, StateConflict, UnknownReference
 from mikrosync.packages.models import Package, Service
 from mikrosync.routers.models import Router
 from mikrosync.security.vault import Vault
@@ -29,7 +29,7 @@ _ROUTER_FIELDS = ("password", "remote_address", "static_ip")
 async def _tenant_router(session: AsyncSession, tenant_id: int, router_id: int) -> Router:
     router = await session.get(Router, router_id)
     if router is None or router.tenant_id != tenant_id:
-        raise InvalidInput("router_id", f"there is no router with id {router_id}")
+        raise UnknownReference("router_id", f"there is no router with id {router_id}")
     return router
 
 
@@ -44,22 +44,29 @@ def _check_package(
     package: Package | None, tenant_id: int, package_id: int, service: str
 ) -> Package:
     if package is None or package.tenant_id != tenant_id:
-        raise InvalidInput("package_id", f"there is no package with id {package_id}")
+        raise UnknownReference("package_id", f"there is no package with id {package_id}")
     if package.service != service:
-        raise InvalidInput(
+        raise StateConflict(
             "package_id",
             f"package {package.name!r} is for {package.service} subscribers, not {service}",
         )
     return package
 
 
-def _check_addresses(service: str, remote_address: str | None, static_ip: str | None) -> None:
+def _check_addresses(
+    service: str,
+    remote_address: str | None,
+    static_ip: str | None,
+    error: type[InvalidInput] = InvalidInput,
+) -> None:
+    """`error`: InvalidInput when `service` comes with the request (its schema states these
+    rules), StateConflict when it is the stored subscriber's (a PATCH)."""
     if service == Service.STATIC and not static_ip:
-        raise InvalidInput("static_ip", "a static subscriber needs static_ip")
+        raise error("static_ip", "a static subscriber needs static_ip")
     if service != Service.STATIC and static_ip:
-        raise InvalidInput("static_ip", "only static subscribers have a static_ip")
+        raise error("static_ip", "only static subscribers have a static_ip")
     if service != Service.PPPOE and remote_address:
-        raise InvalidInput("remote_address", "only PPPoE subscribers have a remote_address")
+        raise error("remote_address", "only PPPoE subscribers have a remote_address")
 
 
 def _check_new_fields(data: SubscriberCreate) -> None:
@@ -312,7 +319,7 @@ async def update_subscriber(
         changes.pop("password", None)
     remote = changes.get("remote_address", subscriber.remote_address)
     static = changes.get("static_ip", subscriber.static_ip)
-    _check_addresses(subscriber.service, remote, static)
+    _check_addresses(subscriber.service, remote, static, StateConflict)
     if "static_ip" in changes:
         await _check_unique(
             session,

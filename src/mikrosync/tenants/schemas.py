@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mikrosync.http.fields import RequestModel
-from mikrosync.routeros.value_rules import email_address
+from mikrosync.routeros.value_rules import EMAIL_SCHEMA, email_address
 from mikrosync.tenants.models import Role
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -41,7 +42,7 @@ class TenantRead(BaseModel):
 
 
 class StaffUserCreate(RequestModel):
-    email: str
+    email: str = Field(json_schema_extra=EMAIL_SCHEMA)
     password: str = Field(min_length=8, max_length=256)
     role: Role = Role.VIEWER
 
@@ -60,6 +61,8 @@ class StaffUserRead(BaseModel):
 
 
 class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
+    """A bearer token (OAuth2 password flow): send it as `Authorization: Bearer <token>`."""
+
+    access_token: str = Field(description="The token itself")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires")

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.errors import NotFound
-from mikrosync.routeros.value_rules import optional, profile_name
+from mikrosync.routeros.value_rules import PROFILE_NAME_SCHEMA, optional, profile_name
 from mikrosync.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,11 @@ class TenantSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    suspension_profile: str | None = None
+    suspension_profile: str | None = Field(
+        default=None,
+        description="A RouterOS profile name; blank or null: disable instead",
+        json_schema_extra={"pattern": f"^$|{PROFILE_NAME_SCHEMA['pattern']}"},
+    )
     reconcile_policy: ReconcilePolicy | None = None
 
     _profile = field_validator("suspension_profile")(optional(profile_name, blank_is_absent=True))

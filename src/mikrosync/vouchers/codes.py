@@ -3,6 +3,9 @@
 Codes are drawn with `secrets` (a guessable code is free internet). The default alphabet leaves
 out look-alike characters (0/O, 1/I/L, 5/S, 2/Z, 8/B) because codes are read off paper and typed
 on phones.
+
+A code space too small for the count (counting the codes already on the router) is a
+StateConflict: a 409 in the API, since no request schema can state it.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Collection
 
-from mikrosync.errors import InvalidInput
+from mikrosync.errors import InvalidInput, StateConflict
 
 DEFAULT_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 LOOK_ALIKES = frozenset("0O1IL5S2Z8B")
@@ -25,7 +28,7 @@ def check_alphabet(alphabet: str) -> str:
     """The alphabet as used: distinct characters, letters and digits only."""
     distinct = "".join(dict.fromkeys(alphabet))
     if len(distinct) < 2:
-        raise InvalidInput("alphabet", "the alphabet needs at least 2 different characters")
+        raise StateConflict("alphabet", "the alphabet needs at least 2 different characters")
     bad = sorted(set(distinct) - ALLOWED)
     if bad:
         raise InvalidInput("alphabet", f"only letters and digits may be used, not {bad!r}")
@@ -36,7 +39,7 @@ def check_space(*, count: int, code_length: int, alphabet: str) -> None:
     """Refuse a batch whose code space is too small for its count (names the field to change)."""
     space = len(alphabet) ** code_length
     if space < count * SPACE_FACTOR:
-        raise InvalidInput(
+        raise StateConflict(
             "code_length",
             f"{len(alphabet)} characters ^ {code_length} = {space} possible codes, too few for "
             f"{count} vouchers (need at least {count * SPACE_FACTOR}): make the codes longer "
@@ -63,7 +66,7 @@ def draw_unique(
     while len(codes) < count:
         attempts += 1
         if attempts > count * 20 + 100:
-            raise InvalidInput(
+            raise StateConflict(
                 "code_length", "could not draw enough unused codes: make them longer"
             )
         code = draw(alphabet, length, prefix)

@@ -10,21 +10,27 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from mikrosync.http.fields import Id, RequestModel
-from mikrosync.routeros.value_rules import optional
+from mikrosync.http.fields import Id, Price, RequestModel
+from mikrosync.routeros.value_rules import PROFILE_NAME_SCHEMA, optional
 from mikrosync.routeros.value_rules import profile_name as check_profile_name
 from mikrosync.vouchers.codes import DEFAULT_ALPHABET, MAX_COUNT
 from mikrosync.vouchers.models import PasswordMode
 
 DEFAULT_LOGIN_URL = "http://10.5.50.1/login"
 """RouterOS's default hotspot address; the QR code opens this with the code filled in."""
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# Bounded so that the longest duration, in minutes, fits the database's INTEGER.
+_DURATION = re.compile(
+    r"(?:([0-9]{1,3})w)?(?:([0-9]{1,4})d)?(?:([0-9]{1,5})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,7})s)?"
+)
 _UNITS = (7 * 86400, 86400, 3600, 60, 1)
 _PREFIX = re.compile(r"[A-Za-z0-9]{0,16}")
-_BYTES = re.compile(r"(\d+)([kKMG]?)")
+_BYTES = re.compile(r"0*([1-9][0-9]{0,8})([kKMG]?)")
+MAX_BYTES = 10**15
+"""A data limit as a JSON integer (bytes): at most a petabyte."""
 _BYTE_UNITS = {"": 1, "k": 1024, "K": 1024, "M": 1024**2, "G": 1024**3}
 _TEXT = re.compile(r"[\x20-\x7e]*")
 
@@ -53,33 +59,83 @@ def routeros_duration(seconds: int) -> str:
 
 def byte_count(value: str | int) -> int:
     """`500M`, `1G`, `1048576` -> bytes."""
-    match = _BYTES.fullmatch(str(value).strip())
-    if match is None or int(match[1]) <= 0:
+    if isinstance(value, int):
+        if not 0 < value <= MAX_BYTES:
+            raise ValueError(f"a data amount in bytes is between 1 and {MAX_BYTES}")
+        return value
+    match = _BYTES.fullmatch(value)
+    if match is None:
         raise ValueError(f"{value!r} is not a data amount such as 500M or 2G")
     return int(match[1]) * _BYTE_UNITS[match[2]]
 
 
+# What the request schema states (the checks below are the same rules, server-side).
+_DURATION_SCHEMA: dict[str, Any] = {
+    "pattern": f"^{_DURATION.pattern}$",
+    "not": {"pattern": "^[0wdhms]+$"},
+}
+"""A duration such as 30m, 1d12h; blank means none (a zero one is refused)."""
+_BYTES_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_BYTES},
+        {"type": "string", "pattern": f"^(?:|{_BYTES.pattern})$"},
+        {"type": "null"},
+    ]
+}
+_PROFILE_OR_PACKAGE: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["package_id"], "properties": {"package_id": {"type": "integer"}}},
+        {
+            "required": ["profile_name"],
+            "properties": {"profile_name": {"type": "string", "minLength": 1}},
+        },
+    ],
+    "description": "Give `package_id` (a hotspot package) or `profile_name`.",
+}
+
+
 class VoucherBatchCreate(RequestModel):
+    model_config = ConfigDict(json_schema_extra=_PROFILE_OR_PACKAGE)
+
     router_id: Id
     package_id: Id | None = None
     profile_name: str | None = Field(
-        default=None, description="A hotspot user profile the router already has (no package)."
+        default=None,
+        description="A hotspot user profile the router already has (no package).",
+        json_schema_extra={"pattern": f"^$|{PROFILE_NAME_SCHEMA['pattern']}"},
     )
     count: int = Field(ge=1, le=MAX_COUNT)
     code_length: int = Field(default=8, ge=3, le=32)
-    alphabet: str = Field(default=DEFAULT_ALPHABET, max_length=128)
-    prefix: str = ""
+    alphabet: str = Field(
+        default=DEFAULT_ALPHABET,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="Letters and digits; with `code_length`, enough codes for `count` (else 409)",
+    )
+    prefix: str = Field(default="", pattern=f"^{_PREFIX.pattern}$")
     password_mode: PasswordMode = PasswordMode.SAME
-    price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    price: Price | None = None
     validity: str | None = Field(
-        default=None, description="Counted from the first login: 30m, 1h, 1d, 7d..."
+        default=None,
+        description="Counted from the first login: 30m, 1h, 1d, 7d...",
+        json_schema_extra=_DURATION_SCHEMA,
     )
-    limit_uptime: str | None = Field(default=None, description="Router-side uptime limit (1h).")
-    limit_bytes_total: int | str | None = Field(
-        default=None, description="Router-side data limit, in bytes or as 500M / 2G."
+    limit_uptime: str | None = Field(
+        default=None,
+        description="Router-side uptime limit (1h).",
+        json_schema_extra=_DURATION_SCHEMA,
     )
-    comment: str | None = Field(default=None, max_length=200)
-    login_url: str = Field(default=DEFAULT_LOGIN_URL, max_length=300)
+    limit_bytes_total: Annotated[
+        int | str | None,
+        WithJsonSchema(_BYTES_SCHEMA),
+        Field(description="Router-side data limit, in bytes or as 500M / 2G."),
+    ] = None
+    comment: str | None = Field(default=None, max_length=200, pattern=f"^{_TEXT.pattern}$")
+    login_url: str = Field(
+        default=DEFAULT_LOGIN_URL,
+        max_length=300,
+        json_schema_extra={"pattern": "^https?://[!-~]+$"},
+    )
 
     _profile = field_validator("profile_name")(optional(check_profile_name, blank_is_absent=True))
 
@@ -93,14 +149,16 @@ class VoucherBatchCreate(RequestModel):
     @field_validator("validity", "limit_uptime")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        if value is None or value == "":
             return None
+        if not _DURATION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a duration such as 30m, 1h, 1d or 7d")
         return routeros_duration(duration_seconds(value))
 
     @field_validator("limit_bytes_total")
     @classmethod
     def _bytes(cls, value: int | str | None) -> int | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or value == "":
             return None
         return byte_count(value)
 

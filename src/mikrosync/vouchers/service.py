@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
-from mikrosync.errors import Conflict, InvalidInput, NotFound
+from mikrosync.errors import Conflict, InvalidInput, NotFound, StateConflict, UnknownReference
 from mikrosync.http.fields import refuse_nul
 from mikrosync.packages.models import Package, Service
 from mikrosync.routers.models import Router
@@ -43,7 +43,7 @@ LIVE_BATCH = (BatchStatus.PENDING, BatchStatus.SYNCED, BatchStatus.ERROR)
 async def _router(session: AsyncSession, tenant_id: int, router_id: int) -> Router:
     router = await session.get(Router, router_id)
     if router is None or router.tenant_id != tenant_id:
-        raise InvalidInput("router_id", "no such router")
+        raise UnknownReference("router_id", "no such router")
     return router
 
 
@@ -58,9 +58,9 @@ async def _profile(
         return data.profile_name, None
     package = await session.get(Package, data.package_id)
     if package is None or package.tenant_id != tenant_id:
-        raise InvalidInput("package_id", "no such package")
+        raise UnknownReference("package_id", "no such package")
     if package.service != Service.HOTSPOT:
-        raise InvalidInput(
+        raise StateConflict(
             "package_id", f"package {package.name!r} is a {package.service} package, not hotspot"
         )
     return package.profile_name, package
@@ -98,7 +98,7 @@ async def unused_codes(
             taken=set(keep) | clash,
         )
         codes = keep + extra
-    raise InvalidInput("code_length", "could not draw enough unused codes: make them longer")
+    raise StateConflict("code_length", "could not draw enough unused codes: make them longer")
 
 
 async def create_batch(

@@ -14,18 +14,19 @@ from mikrosync.http.client import client_address
 from mikrosync.http.fields import refuse_nul
 from mikrosync.security.tokens import issue_token
 from mikrosync.tenants.access import Principal
+from mikrosync.tenants.schemas import Token
 from mikrosync.tenants.service import authenticate
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/token", responses=errors(401, 429))
+@router.post("/token", operation_id="createToken", responses=errors(401, 429))
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
-) -> dict[str, str | int]:
+) -> Token:
     """Exchange an email (`username`) and password for a bearer token. Repeated failures for
     one email or from one address are refused for a while (429 with Retry-After)."""
     refuse_nul("username", form.username)
@@ -50,14 +51,10 @@ async def create_token(
     await throttle.succeeded(form.username)
     ttl = timedelta(minutes=runtime.settings.token_ttl_minutes)
     token = issue_token(secret_key=runtime.secret_key, user_id=user.id, ttl=ttl)
-    return {
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": int(ttl.total_seconds()),
-    }
+    return Token(access_token=token, expires_in=int(ttl.total_seconds()))
 
 
-@router.get("/me", responses=errors(401))
+@router.get("/me", operation_id="getMe", responses=errors(401))
 async def read_me(principal: PrincipalDep) -> Principal:
     """Who the token belongs to."""
     return principal

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from mikrosync.api import metrics
@@ -15,13 +17,23 @@ from mikrosync.api.deps import RuntimeDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getHealth")
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str = Field(description="`ok`, or the kind of error the database gave")
+
+
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "The database does not answer"}},
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The database answers."""
     try:
@@ -34,7 +46,12 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    operation_id="getMetrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def prometheus_metrics(request: Request, runtime: RuntimeDep) -> Response:
     """Prometheus text format: queue depth, jobs, sync latency, routers, drift, owed
     suspensions (see docs/deployment.md)."""

@@ -1,8 +1,7 @@
 """`POST /subscribers/import`: subscribers from a CSV file, into one router.
 
-The path sits under `/subscribers`, but no other POST route there has a single segment after
-the prefix (`/subscribers/{id}` is GET, PATCH and DELETE), and `app.py` includes this router
-before the subscribers one, so `import` can never be read as a subscriber id.
+The path sits under `/subscribers`; `import` can never be read as a subscriber id, since the
+id routes take digits only (`{subscriber_id:int}`).
 
 The CSV comes as the request body (`Content-Type: text/csv`) or as the multipart field
 `file` (what an HTML form or `curl -F file=@subs.csv` sends). See docs/import.md.
@@ -10,18 +9,20 @@ The CSV comes as the request body (`Content-Type: text/csv`) or as the multipart
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from mikrosync.api.deps import Operator, RuntimeDep
+from mikrosync.api.deps import Operator, RuntimeDep, SessionDep
 from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.errors import InvalidInput
 from mikrosync.http.fields import Id
 from mikrosync.onboarding.csv_import import ImportInterrupted
 from mikrosync.onboarding.rows import CsvFileError, decode
+from mikrosync.routers import service as routers
 from mikrosync.usecases.onboarding import import_csv_file
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
@@ -54,7 +55,15 @@ _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
+            # No `type`: every body is text on the wire, and any text gets a report, so there
+            # is no request this schema could call malformed (a JSON value sent as text/csv
+            # is text too).
+            "text/csv": {
+                "schema": {
+                    "description": "The CSV file: a header line (`username`, `package`, ...) "
+                    "and a row per subscriber; see docs/import.md"
+                }
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -67,20 +76,30 @@ _BODY_DOC = {
 }
 
 
-@router.post("/import", openapi_extra=_BODY_DOC, responses=errors(413, 503))
+@router.post(
+    "/import", operation_id="importSubscribers", openapi_extra=_BODY_DOC, responses=errors(413, 503)
+)
 async def import_subscribers(
     request: Request,
     runtime: RuntimeDep,
+    session: SessionDep,
     principal: Operator,
     router_id: Annotated[Id, Query(description="The router every row goes to.")],
     dry_run: Annotated[bool, Query(description="Check and report; write nothing.")] = False,
 ) -> ImportReport:
     """Import subscribers from CSV: bad rows are reported (line, field, reason) and skipped,
     good rows are created `pending` with an `addUser` intent and their jobs pushed. A file
-    that cannot be read at all (not UTF-8, no header, wrong content type) is a 422 naming
-    `file`."""
-    text = _decode(await _csv_bytes(request))
+    that is not an import CSV (empty, not UTF-8, no header line with the `username` and
+    `package` columns, unknown or repeated columns, broken quoting) is reported the same way,
+    as one error of the field `file`, with nothing created: any file is a well-formed body,
+    so its content is the report's business, not a 422's. Another content type, or a
+    multipart body without `file`, is a 422 naming `file`."""
+    # Another tenant's router is a 404 whatever the body; no transaction held meanwhile.
+    await routers.get_router(session, tenant_id=principal.tenant_id, router_id=router_id)
+    await session.rollback()
+    data = await _csv_bytes(request)
     try:
+        text = decode(data)
         result = await import_csv_file(
             runtime,
             tenant_id=principal.tenant_id,
@@ -90,7 +109,8 @@ async def import_subscribers(
             dry_run=dry_run,
         )
     except CsvFileError as exc:
-        raise InvalidInput("file", str(exc)) from None
+        problem = RowErrorRead(line=_line_of(exc), field="file", message=str(exc))
+        return ImportReport(created=0, skipped=0, errors=[problem], dry_run=dry_run)
     except ImportInterrupted as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return ImportReport(
@@ -101,11 +121,10 @@ async def import_subscribers(
     )
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return decode(data)
-    except CsvFileError as exc:
-        raise InvalidInput("file", str(exc)) from None
+def _line_of(exc: CsvFileError) -> int:
+    """The line a file problem names ("line 3: ..."); an empty file's is line 1."""
+    found = re.match(r"line (\d+):", str(exc))
+    return int(found.group(1)) if found else 1
 
 
 async def _csv_bytes(request: Request) -> bytes:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mikrosync.api.deps import Operator, Reader, RuntimeDep, SessionDep
-from mikrosync.api.responses import OBJECTS
+from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.errors import InvalidInput, NotFound
-from mikrosync.http.fields import Id, RequestModel
+from mikrosync.http.fields import Id, RequestModel, required_in_schema
 from mikrosync.live.reader import RouterLive, plain_words
 from mikrosync.live.timeline import record_disconnect
 from mikrosync.routeros import RouterOSError
@@ -51,6 +51,8 @@ class LiveRead(BaseModel):
 
 
 class DisconnectRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra=required_in_schema("kind", "session_id"))
+
     # Optional here and required by the route after the tenant check: another tenant's
     # router answers 404 whatever the body, as every id does (DESIGN §3).
     kind: Literal["ppp", "hotspot"] | None = None
@@ -75,7 +77,7 @@ def _read(live: RouterLive, only: str | None = None) -> LiveRead:
     )
 
 
-@router.get("/routers/{router_id}/live")
+@router.get("/routers/{router_id:int}/live", operation_id="getRouterLive")
 async def router_live(
     router_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Reader
 ) -> LiveRead:
@@ -86,7 +88,7 @@ async def router_live(
     return _read(await runtime.live.read(found))
 
 
-@router.get("/subscribers/{subscriber_id}/sessions")
+@router.get("/subscribers/{subscriber_id:int}/sessions", operation_id="listSubscriberSessions")
 async def subscriber_sessions(
     subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Reader
 ) -> LiveRead:
@@ -103,7 +105,11 @@ async def subscriber_sessions(
     return _read(await runtime.live.read(found), only=username)
 
 
-@router.post("/routers/{router_id}/sessions/disconnect")
+@router.post(
+    "/routers/{router_id:int}/sessions/disconnect",
+    operation_id="disconnectRouterSessions",
+    responses=errors(503),
+)
 async def disconnect(
     router_id: Id,
     data: DisconnectRequest,

@@ -12,14 +12,14 @@ from mikrosync.messages import settings as message_settings
 router = APIRouter(prefix="/message-settings", tags=["messages"], responses=OBJECTS)
 
 
-@router.get("")
+@router.get("", operation_id="getMessageSettings")
 async def read_settings(
     session: SessionDep, principal: Admin
 ) -> message_settings.MessageSettingsRead:
     return message_settings.read(await message_settings.load(session, principal.tenant_id))
 
 
-@router.patch("")
+@router.patch("", operation_id="updateMessageSettings")
 async def update_settings(
     data: message_settings.MessageSettingsWrite,
     session: SessionDep,

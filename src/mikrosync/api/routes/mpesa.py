@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from mikrosync.api.deps import Admin, Operator, RuntimeDep, SessionDep, VaultDep
-from mikrosync.api.responses import OBJECTS
+from mikrosync.api.responses import OBJECTS, errors
 from mikrosync.http.client import client_address
 from mikrosync.http.fields import Id, RequestModel
 from mikrosync.jobs.message_push import after_payment
@@ -26,6 +26,7 @@ from mikrosync.payments.mpesa import account as accounts
 from mikrosync.payments.mpesa import callbacks, daraja
 from mikrosync.payments.mpesa.client import DarajaError, register_account_urls
 from mikrosync.payments.mpesa.stk import start_stk_push
+from mikrosync.payments.schemas import WholeAmount
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,13 @@ router = APIRouter(tags=["mpesa"], responses=OBJECTS)
 MAX_CALLBACK_BYTES = 64 * 1024
 
 
-@router.get("/mpesa/account")
+@router.get("/mpesa/account", operation_id="getMpesaAccount")
 async def read_account(session: SessionDep, principal: Admin) -> accounts.MpesaAccountRead:
     """The tenant's Daraja settings (no credential, no callback token)."""
     return accounts.read(await accounts.get_account(session, principal.tenant_id))
 
 
-@router.put("/mpesa/account")
+@router.put("/mpesa/account", operation_id="saveMpesaAccount")
 async def save_account(
     data: accounts.MpesaAccountWrite, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> accounts.MpesaAccountSaved:
@@ -52,7 +53,7 @@ async def save_account(
     )
 
 
-@router.post("/mpesa/account/rotate-callback")
+@router.post("/mpesa/account/rotate-callback", operation_id="rotateMpesaCallback")
 async def rotate_callback(
     session: SessionDep, vault: VaultDep, principal: Admin
 ) -> accounts.MpesaAccountSaved:
@@ -60,7 +61,12 @@ async def rotate_callback(
     return await accounts.rotate_token(session, tenant_id=principal.tenant_id, vault=vault)
 
 
-@router.post("/mpesa/account/register-urls", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/mpesa/account/register-urls",
+    operation_id="registerMpesaUrls",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(502),
+)
 async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) -> None:
     """Register the C2B validation and confirmation URLs with Daraja for the shortcode."""
     try:
@@ -69,10 +75,18 @@ async def register_urls(session: SessionDep, vault: VaultDep, principal: Admin) 
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
 
 
+_SEP = "[ ()-]*"
+PHONE_PATTERN = (
+    f"^{_SEP}\\+?{_SEP}(?:0(?:{_SEP}[0-9]){{9}}|[71](?:{_SEP}[0-9]){{8}}"
+    f"|2{_SEP}5{_SEP}4(?:{_SEP}[0-9]){{9}}){_SEP}$"
+)
+"""A Kenyan phone number as `daraja.normalize_msisdn` reads it (07.., 01.., +254..)."""
+
+
 class StkPushCreate(RequestModel):
     subscriber_id: Id
-    amount: StrictStr | StrictInt | StrictFloat
-    phone: str | None = Field(default=None, max_length=20)
+    amount: WholeAmount
+    phone: str | None = Field(default=None, max_length=20, pattern=PHONE_PATTERN)
     """Default: the subscriber's phone."""
 
 
@@ -86,7 +100,12 @@ class StkPushRead(BaseModel):
     status: str
 
 
-@router.post("/payments/stk-push", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/payments/stk-push",
+    operation_id="startStkPush",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(502),
+)
 async def stk_push(
     data: StkPushCreate,
     session: SessionDep,

@@ -14,7 +14,7 @@ from mikrosync.usecases import packages
 router = APIRouter(prefix="/packages", tags=["packages"], responses=OBJECTS)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", operation_id="createPackage", status_code=status.HTTP_201_CREATED)
 async def create_package(
     data: PackageCreate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
@@ -25,21 +25,21 @@ async def create_package(
     return PackageRead.model_validate(created)
 
 
-@router.get("")
+@router.get("", operation_id="listPackages")
 async def list_packages(session: SessionDep, principal: Reader) -> list[PackageRead]:
     """The tenant's packages."""
     found = await service.list_packages(session, tenant_id=principal.tenant_id)
     return [PackageRead.model_validate(p) for p in found]
 
 
-@router.get("/{package_id}")
+@router.get("/{package_id:int}", operation_id="getPackage")
 async def get_package(package_id: Id, session: SessionDep, principal: Reader) -> PackageRead:
     """One package."""
     found = await service.get_package(session, tenant_id=principal.tenant_id, package_id=package_id)
     return PackageRead.model_validate(found)
 
 
-@router.patch("/{package_id}")
+@router.patch("/{package_id:int}", operation_id="updatePackage")
 async def update_package(
     package_id: Id, data: PackageUpdate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> PackageRead:
@@ -55,7 +55,9 @@ async def update_package(
     return PackageRead.model_validate(updated)
 
 
-@router.delete("/{package_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{package_id:int}", operation_id="deletePackage", status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_package(package_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a package no subscriber uses."""
     await packages.delete_package(session, tenant_id=principal.tenant_id, package_id=package_id)

@@ -49,7 +49,7 @@ def _recorded(result: service.Recorded) -> PaymentRecorded:
     )
 
 
-@router.post("/payments", status_code=status.HTTP_201_CREATED)
+@router.post("/payments", operation_id="recordPayment", status_code=status.HTTP_201_CREATED)
 async def record_payment(
     data: PaymentCreate, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> PaymentRecorded:
@@ -79,7 +79,7 @@ async def record_payment(
     return _recorded(result)
 
 
-@router.get("/payments")
+@router.get("/payments", operation_id="listPayments")
 async def list_payments(
     filters: Annotated[PaymentFilters, Query()], session: SessionDep, principal: Reader
 ) -> PaymentPage:
@@ -96,13 +96,13 @@ async def list_payments(
     )
 
 
-@router.get("/payments/{payment_id}")
+@router.get("/payments/{payment_id:int}", operation_id="getPayment")
 async def get_payment(payment_id: Id, session: SessionDep, principal: Reader) -> PaymentRead:
     found = await queries.get_payment(session, tenant_id=principal.tenant_id, payment_id=payment_id)
     return PaymentRead.model_validate(found)
 
 
-@router.post("/payments/{payment_id}/assign")
+@router.post("/payments/{payment_id:int}/assign", operation_id="assignPayment")
 async def assign_payment(
     payment_id: Id,
     data: AssignPayment,
@@ -128,7 +128,7 @@ async def assign_payment(
     return _recorded(result)
 
 
-@router.post("/payments/{payment_id}/refund")
+@router.post("/payments/{payment_id:int}/refund", operation_id="refundPayment")
 async def refund_payment(
     payment_id: Id, data: RefundPayment, session: SessionDep, principal: Operator
 ) -> PaymentRead:
@@ -143,7 +143,7 @@ async def refund_payment(
     return PaymentRead.model_validate(payment)
 
 
-@router.get("/subscribers/{subscriber_id}/wallet")
+@router.get("/subscribers/{subscriber_id:int}/wallet", operation_id="getSubscriberWallet")
 async def get_wallet(
     subscriber_id: Id,
     session: SessionDep,
@@ -161,14 +161,14 @@ async def get_wallet(
     )
 
 
-@router.get("/payment-settings")
+@router.get("/payment-settings", operation_id="getPaymentSettings")
 async def read_settings(
     session: SessionDep, principal: Reader
 ) -> payment_settings.PaymentSettingsRead:
     return await payment_settings.load(session, principal.tenant_id)
 
 
-@router.patch("/payment-settings")
+@router.patch("/payment-settings", operation_id="updatePaymentSettings")
 async def update_settings(
     data: payment_settings.PaymentSettingsUpdate, session: SessionDep, principal: Admin
 ) -> payment_settings.PaymentSettingsRead:

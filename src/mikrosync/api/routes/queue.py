@@ -22,7 +22,7 @@ def _id(data: object, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@router.get("")
+@router.get("", operation_id="getQueueStatus")
 async def queue_status(
     runtime: RuntimeDep, session: SessionDep, principal: Reader
 ) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from mikrosync.sync.reconcile_runs.schemas import (
 )
 from mikrosync.usecases.reconcile import reconcile_now
 
-router = APIRouter(prefix="/routers/{router_id}", tags=["reconciliation"], responses=OBJECTS)
+router = APIRouter(prefix="/routers/{router_id:int}", tags=["reconciliation"], responses=OBJECTS)
 
 
-@router.post("/reconcile")
+@router.post("/reconcile", operation_id="reconcileRouter")
 async def reconcile(
     router_id: Id,
     session: SessionDep,
@@ -44,7 +44,7 @@ async def reconcile(
     return await read_run(router_id, outcome.run_id, session, principal)
 
 
-@router.get("/reconcile-runs")
+@router.get("/reconcile-runs", operation_id="listReconcileRuns")
 async def list_reconcile_runs(
     router_id: Id,
     session: SessionDep,
@@ -65,7 +65,7 @@ async def list_reconcile_runs(
     )
 
 
-@router.get("/reconcile-runs/{run_id}")
+@router.get("/reconcile-runs/{run_id:int}", operation_id="getReconcileRun")
 async def read_run(
     router_id: Id, run_id: Id, session: SessionDep, principal: Reader
 ) -> ReconcileRunRead:

@@ -14,7 +14,7 @@ from mikrosync.usecases import routers
 router = APIRouter(prefix="/routers", tags=["routers"], responses=OBJECTS)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", operation_id="createRouter", status_code=status.HTTP_201_CREATED)
 async def create_router(
     data: RouterCreate, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> RouterRead:
@@ -25,21 +25,21 @@ async def create_router(
     return RouterRead.model_validate(created)
 
 
-@router.get("")
+@router.get("", operation_id="listRouters")
 async def list_routers(session: SessionDep, principal: Reader) -> list[RouterRead]:
     """The tenant's routers with their health."""
     routers = await service.list_routers(session, tenant_id=principal.tenant_id)
     return [RouterRead.model_validate(r) for r in routers]
 
 
-@router.get("/{router_id}")
+@router.get("/{router_id:int}", operation_id="getRouter")
 async def get_router(router_id: Id, session: SessionDep, principal: Reader) -> RouterRead:
     """One router."""
     found = await service.get_router(session, tenant_id=principal.tenant_id, router_id=router_id)
     return RouterRead.model_validate(found)
 
 
-@router.patch("/{router_id}")
+@router.patch("/{router_id:int}", operation_id="updateRouter")
 async def update_router(
     router_id: Id, data: RouterUpdate, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> RouterRead:
@@ -50,7 +50,9 @@ async def update_router(
     return RouterRead.model_validate(updated)
 
 
-@router.delete("/{router_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{router_id:int}", operation_id="deleteRouter", status_code=status.HTTP_204_NO_CONTENT
+)
 async def delete_router(router_id: Id, session: SessionDep, principal: Admin) -> Response:
     """Delete a router that has no subscribers."""
     await routers.delete_router(session, tenant_id=principal.tenant_id, router_id=router_id)

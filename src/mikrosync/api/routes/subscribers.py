@@ -25,7 +25,7 @@ from mikrosync.usecases import subscribers
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], responses=OBJECTS)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", operation_id="createSubscriber", status_code=status.HTTP_201_CREATED)
 async def create_subscriber(
     data: SubscriberCreate,
     session: SessionDep,
@@ -39,7 +39,7 @@ async def create_subscriber(
     return SubscriberRead.model_validate(created)
 
 
-@router.get("")
+@router.get("", operation_id="listSubscribers")
 async def list_subscribers(
     filters: Annotated[SubscriberFilters, Query()], session: SessionDep, principal: Reader
 ) -> SubscriberPage:
@@ -55,7 +55,7 @@ async def list_subscribers(
     )
 
 
-@router.post("/retry")
+@router.post("/retry", operation_id="retrySubscribers")
 async def retry_matching(
     data: BulkRetry, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> BulkResult:
@@ -71,7 +71,7 @@ async def retry_matching(
     return BulkResult(count=len(retried), subscriber_ids=[s.id for s in retried])
 
 
-@router.get("/{subscriber_id}")
+@router.get("/{subscriber_id:int}", operation_id="getSubscriber")
 async def get_subscriber(
     subscriber_id: Id, session: SessionDep, principal: Reader
 ) -> SubscriberRead:
@@ -82,7 +82,7 @@ async def get_subscriber(
     return SubscriberRead.model_validate(found)
 
 
-@router.patch("/{subscriber_id}")
+@router.patch("/{subscriber_id:int}", operation_id="updateSubscriber")
 async def update_subscriber(
     subscriber_id: Id,
     data: SubscriberUpdate,
@@ -102,7 +102,7 @@ async def update_subscriber(
     return SubscriberRead.model_validate(updated)
 
 
-@router.get("/{subscriber_id}/events")
+@router.get("/{subscriber_id:int}/events", operation_id="listSubscriberEvents")
 async def list_events(
     subscriber_id: Id,
     session: SessionDep,
@@ -117,7 +117,8 @@ async def list_events(
 
 
 @router.delete(
-    "/{subscriber_id}",
+    "/{subscriber_id:int}",
+    operation_id="deleteSubscriber",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mark for removal (job removeUser); the row goes once the router confirms",
 )
@@ -135,7 +136,8 @@ async def delete_subscriber(
 
 
 @router.post(
-    "/{subscriber_id}/suspend",
+    "/{subscriber_id:int}/suspend",
+    operation_id="suspendSubscriber",
     summary="Suspend (job disconnectUser): disable on the router and end the session",
 )
 async def suspend_subscriber(
@@ -151,7 +153,11 @@ async def suspend_subscriber(
     return SubscriberRead.model_validate(found)
 
 
-@router.post("/{subscriber_id}/connect", summary="Lift a suspension (job connectUser)")
+@router.post(
+    "/{subscriber_id:int}/connect",
+    operation_id="connectSubscriber",
+    summary="Lift a suspension (job connectUser)",
+)
 async def connect_subscriber(
     subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> SubscriberRead:
@@ -166,7 +172,8 @@ async def connect_subscriber(
 
 
 @router.post(
-    "/{subscriber_id}/renew",
+    "/{subscriber_id:int}/renew",
+    operation_id="renewSubscriber",
     summary=(
         "A free renewal, recorded in the wallet ledger: extend expires_at by one period of the "
         "package; reconnect if suspended for expiry (to renew against money, record a payment)"
@@ -185,7 +192,11 @@ async def renew_subscriber(
     return SubscriberRead.model_validate(found)
 
 
-@router.post("/{subscriber_id}/retry", summary="Clear the error and converge again")
+@router.post(
+    "/{subscriber_id:int}/retry",
+    operation_id="retrySubscriber",
+    summary="Clear the error and converge again",
+)
 async def retry_subscriber(
     subscriber_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> SubscriberRead:

@@ -16,13 +16,13 @@ from mikrosync.tenants.settings_service import (
 router = APIRouter(prefix="/tenant", tags=["tenants"], responses=AUTHENTICATED)
 
 
-@router.get("/settings")
+@router.get("/settings", operation_id="getTenantSettings")
 async def read_settings(session: SessionDep, principal: Reader) -> TenantSettingsRead:
     """The suspension profile and the effective reconciliation policy (defaults filled in)."""
     return await read_tenant_settings(session, tenant_id=principal.tenant_id)
 
 
-@router.patch("/settings")
+@router.patch("/settings", operation_id="updateTenantSettings")
 async def update_settings(
     data: TenantSettingsUpdate, session: SessionDep, principal: Admin
 ) -> TenantSettingsRead:

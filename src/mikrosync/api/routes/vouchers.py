@@ -44,7 +44,9 @@ class Sales(BaseModel):
     by_batch: list[BatchSales]
 
 
-@router.post("/voucher-batches", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/voucher-batches", operation_id="createVoucherBatch", status_code=status.HTTP_201_CREATED
+)
 async def create_batch(
     data: VoucherBatchCreate,
     session: SessionDep,
@@ -61,7 +63,7 @@ async def create_batch(
     return VoucherBatchRead.model_validate(batch)
 
 
-@router.get("/voucher-batches")
+@router.get("/voucher-batches", operation_id="listVoucherBatches")
 async def list_batches(
     session: SessionDep, principal: Reader, include_deleted: bool = False
 ) -> list[VoucherBatchRead]:
@@ -72,7 +74,7 @@ async def list_batches(
     return [VoucherBatchRead.model_validate(b) for b in batches]
 
 
-@router.get("/voucher-batches/{batch_id}")
+@router.get("/voucher-batches/{batch_id:int}", operation_id="getVoucherBatch")
 async def get_batch(batch_id: Id, session: SessionDep, principal: Reader) -> VoucherBatchDetail:
     """One batch with its progress on the router, vouchers per state and its sales."""
     batch = await service.get_batch(session, tenant_id=principal.tenant_id, batch_id=batch_id)
@@ -87,7 +89,7 @@ async def get_batch(batch_id: Id, session: SessionDep, principal: Reader) -> Vou
     )
 
 
-@router.get("/voucher-batches/{batch_id}/vouchers")
+@router.get("/voucher-batches/{batch_id:int}/vouchers", operation_id="listBatchVouchers")
 async def list_vouchers(
     batch_id: Id,
     session: SessionDep,
@@ -109,7 +111,8 @@ async def list_vouchers(
 
 
 @router.get(
-    "/voucher-batches/{batch_id}/export.csv",
+    "/voucher-batches/{batch_id:int}/export.csv",
+    operation_id="exportVoucherBatchCsv",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
@@ -129,7 +132,8 @@ async def export_csv(
 
 
 @router.get(
-    "/voucher-batches/{batch_id}/print.pdf",
+    "/voucher-batches/{batch_id:int}/print.pdf",
+    operation_id="printVoucherBatchPdf",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
 )
@@ -138,7 +142,9 @@ async def print_batch(
     session: SessionDep,
     vault: VaultDep,
     principal: Operator,
-    per_page: Annotated[int, Query()] = DEFAULT_PER_PAGE,
+    per_page: Annotated[
+        int, Query(json_schema_extra={"enum": sorted(exports.LAYOUTS)})
+    ] = DEFAULT_PER_PAGE,
 ) -> StreamingResponse:
     """The A4 sheet: `per_page` vouchers a page (8, 10, 12, 21, 24 or 40), each with a QR code
     of the hotspot login URL."""
@@ -152,7 +158,11 @@ async def print_batch(
     )
 
 
-@router.delete("/voucher-batches/{batch_id}", status_code=status.HTTP_202_ACCEPTED)
+@router.delete(
+    "/voucher-batches/{batch_id:int}",
+    operation_id="deleteVoucherBatch",
+    status_code=status.HTTP_202_ACCEPTED,
+)
 async def delete_batch(
     batch_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> VoucherBatchRead:
@@ -165,7 +175,7 @@ async def delete_batch(
     return VoucherBatchRead.model_validate(batch)
 
 
-@router.post("/voucher-batches/{batch_id}/retry")
+@router.post("/voucher-batches/{batch_id:int}/retry", operation_id="retryVoucherBatch")
 async def retry_batch(
     batch_id: Id, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> VoucherBatchRead:
@@ -175,7 +185,7 @@ async def retry_batch(
     return VoucherBatchRead.model_validate(batch)
 
 
-@router.get("/vouchers")
+@router.get("/vouchers", operation_id="searchVouchers")
 async def search_vouchers(
     code: Annotated[str, Query(min_length=1, max_length=64)],
     session: SessionDep,
@@ -186,7 +196,7 @@ async def search_vouchers(
     return [VoucherRead.model_validate(v) for v in found]
 
 
-@router.get("/vouchers/{voucher_id}")
+@router.get("/vouchers/{voucher_id:int}", operation_id="getVoucher")
 async def get_voucher(voucher_id: Id, session: SessionDep, principal: Reader) -> VoucherDetail:
     """One voucher and its timeline."""
     voucher = await service.get_voucher(
@@ -199,7 +209,7 @@ async def get_voucher(voucher_id: Id, session: SessionDep, principal: Reader) ->
     return VoucherDetail(**base, events=[VoucherEventRead.model_validate(e) for e in events])
 
 
-@router.post("/vouchers/{voucher_id}/sold")
+@router.post("/vouchers/{voucher_id:int}/sold", operation_id="markVoucherSold")
 async def mark_sold(
     voucher_id: Id, data: SoldUpdate, session: SessionDep, principal: Operator
 ) -> VoucherRead:
@@ -214,7 +224,7 @@ async def mark_sold(
     return VoucherRead.model_validate(voucher)
 
 
-@router.get("/voucher-sales")
+@router.get("/voucher-sales", operation_id="getVoucherSales")
 async def sales(
     session: SessionDep,
     principal: Reader,

@@ -28,7 +28,9 @@ router = APIRouter(tags=["payments"], responses=OBJECTS)
 MAX_BODY_BYTES = 64 * 1024
 
 
-@router.post("/payment-webhooks", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payment-webhooks", operation_id="createPaymentWebhook", status_code=status.HTTP_201_CREATED
+)
 async def create_webhook(
     data: hooks.WebhookCreate, session: SessionDep, vault: VaultDep, principal: Admin
 ) -> hooks.WebhookCreated:
@@ -38,7 +40,7 @@ async def create_webhook(
     )
 
 
-@router.get("/payment-webhooks")
+@router.get("/payment-webhooks", operation_id="listPaymentWebhooks")
 async def list_webhooks(session: SessionDep, principal: Admin) -> list[hooks.WebhookRead]:
     return [
         hooks.WebhookRead.model_validate(h)
@@ -46,7 +48,11 @@ async def list_webhooks(session: SessionDep, principal: Admin) -> list[hooks.Web
     ]
 
 
-@router.delete("/payment-webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/payment-webhooks/{webhook_id:int}",
+    operation_id="deletePaymentWebhook",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def delete_webhook(webhook_id: Id, session: SessionDep, principal: Admin) -> None:
     await hooks.delete(session, tenant_id=principal.tenant_id, webhook_id=webhook_id)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from mikrosync.db.session import SessionMaker
 from mikrosync.errors import InvalidInput, NotFound
 from mikrosync.http.fields import RequestModel
 from mikrosync.payments.models import MpesaAccount
+from mikrosync.routeros.value_rules import IPV4_SCHEMA
 from mikrosync.security.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -25,18 +28,24 @@ CALLBACK_PREFIX = "/api/v1/callbacks/daraja"
 SANDBOX_URL = "https://sandbox.safaricom.co.ke"
 
 
+URL_PATTERN = r"^https?://[!-.0-~][!-~]*$"
+"""An http(s) address of printable ASCII without spaces, with a host (a trailing '/' is dropped)."""
+_URL = re.compile(URL_PATTERN)
+SOURCE_PATTERN = rf"^{IPV4_SCHEMA['pattern'][1:-1]}(?:/(?:3[0-2]|[12]?[0-9]))?$"
+"""An IPv4 address or network (Safaricom calls from IPv4 addresses)."""
+_SOURCE = re.compile(SOURCE_PATTERN)
+
+
 def _url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://")) or " " in value or len(value) < 10:
+    if not _URL.fullmatch(value):
         raise ValueError("must be an http:// or https:// address")
-    return value
+    return value.rstrip("/")
 
 
 def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address or network") from None
+    if not _SOURCE.fullmatch(value):
+        raise ValueError(f"{value!r} is not an IPv4 address or network")
+    return str(ipaddress.ip_network(value, strict=False))
 
 
 class MpesaAccountWrite(RequestModel):
@@ -44,13 +53,17 @@ class MpesaAccountWrite(RequestModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    shortcode: str = Field(pattern=r"^\d{5,10}$")
-    api_url: str = Field(default=SANDBOX_URL, max_length=200)
-    callback_base_url: str = Field(max_length=150)
+    shortcode: str = Field(pattern=r"^[0-9]{5,10}$")
+    api_url: str = Field(
+        default=SANDBOX_URL, max_length=200, json_schema_extra={"pattern": URL_PATTERN}
+    )
+    callback_base_url: str = Field(max_length=150, json_schema_extra={"pattern": URL_PATTERN})
     consumer_key: str | None = Field(default=None, min_length=1, max_length=200)
     consumer_secret: str | None = Field(default=None, min_length=1, max_length=200)
     passkey: str | None = Field(default=None, min_length=1, max_length=200)
-    allowed_sources: list[str] = Field(default_factory=list, max_length=100)
+    allowed_sources: list[Annotated[str, Field(json_schema_extra={"pattern": SOURCE_PATTERN})]] = (
+        Field(default_factory=list, max_length=100)
+    )
 
     _urls = field_validator("api_url", "callback_base_url")(_url)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.errors import Conflict, InvalidInput
+from mikrosync.errors import Conflict, InvalidInput, StateConflict
 from mikrosync.payments.models import Payment, PaymentStatus, StkRequest
 from mikrosync.payments.money import parse_amount
 from mikrosync.payments.mpesa.account import credentials, get_account
@@ -42,7 +42,9 @@ async def start_stk_push(
     subscriber = await get_subscriber(session, tenant_id=tenant_id, subscriber_id=subscriber_id)
     msisdn = normalize_msisdn(phone or subscriber.phone)
     if msisdn is None:
-        raise InvalidInput("phone", "a Kenyan phone number is needed (07XXXXXXXX or 2547XXXXXXXX)")
+        # The subscriber's stored phone is a state the request cannot fix (409 in the API).
+        error = InvalidInput if phone else StateConflict
+        raise error("phone", "a Kenyan phone number is needed (07XXXXXXXX or 2547XXXXXXXX)")
     account = await get_account(session, tenant_id)
     client = DarajaClient(credentials(account, vault), transport=transport)
     base_url = account.callback_base_url

@@ -1,0 +1,145 @@
+"""`mikrosync serve --workers N` (issue 14, capacity): N uvicorn worker processes behind one
+port, on the embedded default (one SQLite file, one embedded Redis joined by every process)
+and on PostgreSQL with the machine's Redis. What one process writes, every process reads."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mikrosync.cli.serve import default_workers
+from mikrosync.db import migrate
+from tests.plugins.core import (
+    TEST_REDIS_URL,
+    TEST_SECRET_KEY,
+    _create_postgres_database,
+    _drop_postgres_database,
+    delete_prefix,
+)
+
+MIKROSYNC = [sys.executable, "-m", "mikrosync"]
+PASSWORD = "Workers-pass-123"
+WORKERS = 2
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+async def environment(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    env = clean | {"MIKROSYNC_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "embedded":
+        yield env
+        return
+    url = await _create_postgres_database()
+    await asyncio.to_thread(migrate.upgrade, url)
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield env | {
+        "MIKROSYNC_DATABASE_URL": url,
+        "MIKROSYNC_REDIS_URL": TEST_REDIS_URL,
+        "MIKROSYNC_QUEUE_PREFIX": prefix,
+        "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
+    }
+    await _drop_postgres_database(url)
+    await delete_prefix(prefix)
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
+    done = subprocess.run(
+        [*MIKROSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The uvicorn worker processes of `parent` (spawned: `multiprocessing.spawn` children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_default_is_one_worker_per_core() -> None:
+    assert default_workers() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.timeout(300)
+def test_serve_with_workers_shares_one_database_and_redis(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    env = environment
+    _cli(env, tmp_path, "migrate")
+    _cli(env, tmp_path, "tenant", "create", "acme", "--name", "Acme ISP")
+    _cli(
+        env, tmp_path, "user", "create", "--tenant", "acme", "--email", "ops@acme.test",
+        "--role", "owner", "--password", PASSWORD,
+    )  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen(
+        [*MIKROSYNC, "serve", "--port", str(port), "--workers", str(WORKERS)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # two app imports on 2 shared cores
+        while len(_worker_processes(server.pid)) < WORKERS or not _ready(base):
+            assert server.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "workers not up"
+            time.sleep(0.3)
+        assert len(_worker_processes(server.pid)) == WORKERS
+        # Each request on a new connection: the kernel spreads them over the workers' accepts.
+        names = []
+        for n in range(12):
+            with httpx.Client(base_url=base, timeout=30) as http:
+                token = http.post(
+                    "/api/v1/auth/token", data={"username": "ops@acme.test", "password": PASSWORD}
+                ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                body = {"name": f"r{n}", "host": "192.0.2.1", "username": "a", "password": "b"}
+                created = http.post("/api/v1/routers", json=body, headers=headers)
+                assert created.status_code == 201, created.text
+                names.append(body["name"])
+        with httpx.Client(base_url=base, timeout=30) as http:
+            listed = http.get("/api/v1/routers", headers=headers).json()
+        assert sorted(r["name"] for r in listed) == sorted(names)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=60)
+    assert f"{WORKERS} worker processes" in output, output
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
