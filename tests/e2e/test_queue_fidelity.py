@@ -162,6 +162,8 @@ async def test_a_queue_paused_from_bull_board_says_so_everywhere(
         assert statuses == ["pending"] * 3
     finally:
         assert (await node_bullmq(redis_url, prefix, SYNC_QUEUE, "resume"))["paused"] is False
+    # Node's resume renames its `paused` list over `wait`, dropping the jobs pushed during the
+    # pause; the sweeper releases their deduplication keys and pushes again (docs/jobs.md).
     for row in held:
         await site.synced(row["id"])
     status = await site.call("GET", "/queue")

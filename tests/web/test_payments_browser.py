@@ -5,6 +5,8 @@ for an unknown account is listed unmatched and assigned from the payments page."
 
 from __future__ import annotations
 
+import re
+
 import os
 
 import pytest
@@ -80,6 +82,9 @@ async def test_unmatched_mpesa_payment_assigned_from_the_list(
     page = owner_ui.page
     await page.goto("/payments")
     await page.select_option("#f-matched", "false")
+    # The filter submits itself on change: wait for that page, or the form filled below is
+    # replaced by it (and the Assign click lost) when it lands.
+    await expect(page).to_have_url(re.compile(r"matched=false"))
     row = page.locator(f"#payment-{body['TransID']}, table.payments tbody tr").filter(
         has_text=body["TransID"]
     )

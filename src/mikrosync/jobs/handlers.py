@@ -41,6 +41,24 @@ async def _push(queue: JobQueue, hints: list[Hint]) -> int:
     return len(hints)
 
 
+async def _sweep(deps: SyncContext, queue: JobQueue) -> int:
+    """Push the rows owed for a while, first releasing the deduplication of any of their
+    jobs that sits in no list (`JobQueue.release_stranded`)."""
+    stale = await take_stale(deps)
+    released = await queue.release_stranded(_dedup_ids(stale))
+    if released:
+        log.warning("released %d deduplication key(s) of jobs in no list", released)
+    return await _push(queue, stale)
+
+
+def _dedup_ids(hints: list[Hint]) -> list[str]:
+    """The deduplication ids a push of `hints` would use (the subscribers' and routers')."""
+    routers = {hint.router_id for hint in hints if hint.router_id is not None}
+    return [names.subscriber_dedup_id(hint.subscriber_id) for hint in hints] + [
+        names.router_dedup_id(router_id) for router_id in sorted(routers)
+    ]
+
+
 def voucher_handlers(deps: SyncContext, queue: JobQueue) -> dict[str, Handler]:
     """`syncVoucherBatch` and the periodic `scanVouchers` (docs/vouchers.md)."""
 
@@ -96,7 +114,7 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
         return outcome.value
 
     async def sweep(_job: JobInfo) -> int:
-        return await _push(queue, await take_stale(deps))
+        return await _sweep(deps, queue)
 
     async def health(_job: JobInfo) -> dict[str, int]:
         return await _check_health(deps, queue)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
@@ -184,6 +184,36 @@ class JobQueue:
         job = await self._call("add", name, dict(data), opts)
         return _job_id(job)
 
+    async def release_stranded(self, dedup_ids: Iterable[str]) -> int:
+        """Forget the deduplication of jobs that sit in no list; returns how many.
+
+        A job can be stranded outside every list while its deduplication key still names it:
+        Node BullMQ 5 (Bull Board) resumes a queue by renaming its `paused` list over `wait`,
+        which drops the jobs this library added to `wait` during the pause. Every later push
+        of that subscriber would be swallowed by the key, so the sweeper, which pushes only
+        rows owed for a while, releases such keys first (docs/jobs.md, "Pausing").
+        """
+        released = 0
+        for dedup_id in dict.fromkeys(dedup_ids):
+            job_id = await self._call("getDeduplicationJobId", dedup_id)
+            if job_id is None:
+                continue
+            job_id = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
+            if await self._call("getJobState", job_id) == "unknown":
+                released += await self._forget_dedup(dedup_id, job_id)
+        return released
+
+    async def _forget_dedup(self, dedup_id: str, job_id: str) -> int:
+        """Delete the key of `dedup_id` if it still names `job_id` (one atomic step)."""
+        await self._call("getJobCounts")  # the queue and its client exist from here
+        key = self._queue.toKey(f"de:{dedup_id}")
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                deleted = await self._queue.client.eval(_DELETE_IF_NAMES, 1, key, job_id)
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as err:
+            raise QueueUnavailable(f"Redis is unavailable: {err!r}") from err
+        return int(deleted)
+
     async def counts(self) -> dict[str, int]:
         """Jobs per state (waiting, active, delayed, prioritized, failed, completed, paused)."""
         counts = await self._call("getJobCounts", *COUNT_STATES)
@@ -270,6 +300,12 @@ class JobQueue:
                 return await getattr(self._queue, method)(*args)
         except (redis.exceptions.RedisError, OSError, TimeoutError) as err:
             raise QueueUnavailable(f"Redis is unavailable: {err!r}") from err
+
+
+_DELETE_IF_NAMES = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0
+"""
 
 
 def _check_subscriber_job(name: str) -> None:
