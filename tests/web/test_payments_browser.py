@@ -5,9 +5,8 @@ for an unknown account is listed unmatched and assigned from the payments page."
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 
 import pytest
 from playwright.async_api import expect
