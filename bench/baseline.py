@@ -18,7 +18,7 @@ import signal
 import sys
 
 import librouteros
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from mikrosync.clock import now
 from mikrosync.jobs import names
@@ -37,7 +37,25 @@ class SeedWorker:
         self.runtime = runtime
 
     async def job(self, job: JobInfo) -> str:
-        subscriber_id = int(job.data["subscriber_id"])
+        if "subscriber_id" in job.data:
+            return await self.subscriber(int(job.data["subscriber_id"]))
+        # Our producer groups a router's many pushes into one job ({router_id,
+        # subscriber_ids}, capped); the seed had one job per subscriber, so it takes them one
+        # by one, then the router's other owed rows (what our worker's drain loop does).
+        router_id = int(job.data["router_id"])
+        async with self.runtime.sessionmaker() as session:
+            owed = await session.scalars(
+                select(Subscriber.id).where(
+                    Subscriber.router_id == router_id,
+                    Subscriber.sync_status != SyncStatus.SYNCED,
+                )
+            )
+            ids = list(dict.fromkeys([*job.data["subscriber_ids"], *owed.all()]))
+        for subscriber_id in ids:
+            await self.subscriber(int(subscriber_id))
+        return f"{len(ids)} subscribers"
+
+    async def subscriber(self, subscriber_id: int) -> str:
         async with self.runtime.sessionmaker() as session:
             subscriber = await session.get(Subscriber, subscriber_id)
             if subscriber is None:
