@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -36,16 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEEDS = {"postgresql": 1, "sqlite": 2}
 DEFAULT_EXAMPLES = 15
-
-
-@pytest.fixture
-def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    started = ServerProcess(settings, tmp_path_factory.mktemp("serve") / "serve.log")
-    try:
-        started.wait_ready()
-        yield started
-    finally:
-        started.stop()
 
 
 def _examples(config: pytest.Config) -> int:

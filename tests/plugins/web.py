@@ -207,6 +207,17 @@ class ServerProcess:
         self._log.close()
 
 
+@pytest.fixture
+def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A `mikrosync serve` process on the session's database (a module may define its own)."""
+    started = ServerProcess(settings, tmp_path_factory.mktemp("serve") / "serve.log")
+    try:
+        started.wait_ready()
+        yield started
+    finally:
+        started.stop()
+
+
 @pytest.fixture(scope="module")
 def server(
     e2e_settings: Settings,

@@ -4,26 +4,14 @@ itself. Before, Swagger UI came from a CDN and the page was blank offline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, Route, expect
 
-from mikrosync.settings import Settings
 from tests.plugins.web import ServerProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    started = ServerProcess(settings, tmp_path_factory.mktemp("serve") / "serve.log")
-    try:
-        started.wait_ready()
-        yield started
-    finally:
-        started.stop()
 
 
 async def test_swagger_ui_renders_with_other_hosts_blocked(
