@@ -23,7 +23,7 @@ run: install
 
 ## Install, start PostgreSQL and Redis if needed, run the whole test suite (all tiers) on
 ## $(TEST_WORKERS) processes and print the line coverage of src/mikrosync (README, "Tests")
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=15
 test: install services
 	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term

@@ -38,6 +38,8 @@ def test_profile_name_from_package_name() -> None:
 
 
 def test_ipv4() -> None:
-    assert validators.ipv4_address(" 10.0.0.5 ") == "10.0.0.5"
+    assert validators.ipv4_address("10.0.0.5") == "10.0.0.5"
+    with pytest.raises(ValueError, match="IPv4"):  # the schema's pattern allows no spaces
+        validators.ipv4_address(" 10.0.0.5 ")
     with pytest.raises(ValueError, match="IPv4"):
         validators.ipv4_address("10.0.0.300")

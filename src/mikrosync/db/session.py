@@ -21,8 +21,9 @@ POOL_RECYCLE_S = 1800
 # Seconds a new PostgreSQL connection may take (asyncpg's default is 60): while the server is
 # unreachable, a request answers 503 within this instead of hanging.
 CONNECT_TIMEOUT_S = 5.0
-# Waiting for a free pooled connection (SQLAlchemy's default is 30 s).
-POOL_TIMEOUT_S = 10.0
+# Waiting for a free pooled connection (SQLAlchemy's default): a burst (1,000 payment callbacks
+# at once) queues for the pool on a loaded machine; only after this does it answer 503.
+POOL_TIMEOUT_S = 30.0
 # SQLSTATE classes of a server that is gone or going: connection exceptions (08...) and
 # operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
 _UNAVAILABLE_SQLSTATES = ("08", "57P")

@@ -61,7 +61,7 @@ def _price_as_written(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number such as 250 or 99.50, not true or false")
     if isinstance(value, str) and not _PRICE_TEXT.fullmatch(value):
-        raise ValueError("write the price as digits with at most two decimals, such as 99.50")
+        raise ValueError("write the price as digits with at most two decimals, such as 19.90")
     return value
 
 

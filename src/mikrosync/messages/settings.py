@@ -53,11 +53,17 @@ class MessageSettingsWrite(RequestModel):
     sms_sender: str | None = Field(default=None, max_length=20)
     sms_body_template: str | None = Field(default=None, max_length=2000)
 
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _days_in_range(cls, value: object) -> object:
+        # Before the items' own bounds (which the schema states), so the answer says it in words.
+        if isinstance(value, list) and any(_out_of_range(day) for day in value):
+            raise ValueError("reminder days are between 1 and 60")
+        return value
+
     @field_validator("reminder_days")
     @classmethod
     def _days(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None and any(not 0 < day <= 60 for day in value):
-            raise ValueError("reminder days are between 1 and 60")
         return sorted(set(value), reverse=True) if value is not None else None
 
     @field_validator("templates")
@@ -192,3 +198,11 @@ async def rotate_message_secrets(sessionmaker: SessionMaker, vault: Vault) -> in
                 stored.sms_api_key_encrypted = vault.rotate(stored.sms_api_key_encrypted)
         await session.commit()
     return len(rows)
+
+
+def _out_of_range(day: object) -> bool:
+    """A whole number (or, from a form, its digits) outside 1-60; anything else is left to
+    the field's own type check."""
+    if isinstance(day, str) and day.strip().lstrip("-").isdigit():
+        day = int(day)
+    return isinstance(day, int) and not isinstance(day, bool) and not 0 < day <= 60

@@ -281,7 +281,10 @@ class MpesaSim:
                     url, content=body, headers={"Content-Type": "application/json"}
                 )
             delivery.status, delivery.answer = response.status_code, response.text
-        except httpx.HTTPError as exc:
+        except asyncio.CancelledError:
+            delivery.error = "cancelled before an answer"
+            raise
+        except Exception as exc:  # any failure (an in-process app's own too) is the outcome
             delivery.error = f"{type(exc).__name__}: {exc}"
             log.warning("callback to %s failed: %s", url, delivery.error)
 
