@@ -135,9 +135,9 @@ async def _set_up(profile: ChaosProfile, run_dir: Path, stack: AsyncExitStack) -
     stack.push_async_callback(app.state.runtime.close)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://chaos")
     stack.push_async_callback(client.aclose)
-    tenant_id, actor, headers = await _owner(runtime, client)
+    tenant_id, actor, headers = await create_owner(runtime, client)
     router_ids = [
-        await _post(
+        await post_created(
             client,
             headers,
             "/routers",
@@ -153,7 +153,7 @@ async def _set_up(profile: ChaosProfile, run_dir: Path, stack: AsyncExitStack) -
     ]
     packages = {
         service: [
-            await _post(
+            await post_created(
                 client,
                 headers,
                 "/packages",
@@ -193,11 +193,15 @@ async def _workers_ready(runtime: Runtime, router_ids: list[int], timeout: float
     raise RuntimeError(f"the workers did not check the routers within {timeout:.0f} s")
 
 
-async def _owner(runtime: Runtime, client: httpx.AsyncClient) -> tuple[int, str, dict[str, str]]:
-    slug = f"chaos-{uuid.uuid4().hex[:8]}"
+async def create_owner(
+    runtime: Runtime, client: httpx.AsyncClient, kind: str = "chaos"
+) -> tuple[int, str, dict[str, str]]:
+    """A fresh tenant `<kind>-...` and its owner (OWNER_PASSWORD), logged in to the API:
+    (tenant id, email, auth headers). The failover suite uses it too."""
+    slug = f"{kind}-{uuid.uuid4().hex[:8]}"
     email = f"owner@{slug}.test"
     async with runtime.sessionmaker() as session:
-        tenant = await tenants.create_tenant(session, slug=slug, name="Chaos ISP")
+        tenant = await tenants.create_tenant(session, slug=slug, name=f"{kind.title()} ISP")
         await tenants.create_staff_user(
             session, tenant_id=tenant.id, email=email, password=OWNER_PASSWORD, role=Role.OWNER
         )
@@ -208,7 +212,7 @@ async def _owner(runtime: Runtime, client: httpx.AsyncClient) -> tuple[int, str,
     return tenant.id, email, {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def _post(
+async def post_created(
     client: httpx.AsyncClient, headers: dict[str, str], path: str, body: dict[str, Any]
 ) -> int:
     response = await client.post(f"{API}{path}", json=body, headers=headers)

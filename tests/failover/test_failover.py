@@ -42,8 +42,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.simulator import SimConfig, SimRouter
 from mikrosync.subscribers.models import Subscriber
-from mikrosync.tenants import service as tenants
-from mikrosync.tenants.models import Role
+from tests.chaos.harness import OWNER_PASSWORD, create_owner, post_created
 from tests.chaos.infra import WorkerProcess, free_port, wait_ready
 from tests.chaos.invariants import PackageInfo, World, check
 from tests.chaos.model import Expected
@@ -65,7 +64,6 @@ OUTAGE_503S = 8
 PROBE_SLOT = -1
 ROUTERS = 3
 WORKERS = 2
-OWNER_PASSWORD = "Failover-pass-123"
 ROUTER_PASSWORD = "router-pw"
 PACKAGES = {"pppoe": ("ppp-10m", "ppp-20m"), "hotspot": ("hs-2m", "hs-4m")}
 LAST_RUN = Path(__file__).parent / "last-run.md"
@@ -216,9 +214,9 @@ async def _set_up(tmp_path: Path, stack: AsyncExitStack) -> Site:
     await wait_ready(serve.base)
     client = httpx.AsyncClient(base_url=serve.base)
     stack.push_async_callback(client.aclose)
-    tenant_id, email, headers = await _owner(runtime, client)
+    tenant_id, email, headers = await create_owner(runtime, client, "failover")
     router_ids = [
-        await _post(
+        await post_created(
             client,
             headers,
             "/routers",
@@ -234,7 +232,7 @@ async def _set_up(tmp_path: Path, stack: AsyncExitStack) -> Site:
     ]
     packages = {
         service: [
-            await _post(
+            await post_created(
                 client,
                 headers,
                 "/packages",
@@ -266,29 +264,6 @@ async def _set_up(tmp_path: Path, stack: AsyncExitStack) -> Site:
     )  # fmt: skip
     await wait_for(lambda: _on_router(site, "probe-0"), timeout=60, what="the workers to start")
     return site
-
-
-async def _owner(runtime: Runtime, client: httpx.AsyncClient) -> tuple[int, str, dict[str, str]]:
-    slug = f"failover-{uuid.uuid4().hex[:8]}"
-    email = f"owner@{slug}.test"
-    async with runtime.sessionmaker() as session:
-        tenant = await tenants.create_tenant(session, slug=slug, name="Failover ISP")
-        await tenants.create_staff_user(
-            session, tenant_id=tenant.id, email=email, password=OWNER_PASSWORD, role=Role.OWNER
-        )
-    answer = await client.post(
-        f"{API}/auth/token", data={"username": email, "password": OWNER_PASSWORD}
-    )
-    answer.raise_for_status()
-    return tenant.id, email, {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-async def _post(
-    client: httpx.AsyncClient, headers: dict[str, str], path: str, body: dict[str, Any]
-) -> int:
-    answer = await client.post(f"{API}{path}", json=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    return int(answer.json()["id"])
 
 
 async def _on_router(site: Site, password: str) -> bool:
