@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from mikrosync.errors import ConfigError
-from mikrosync.security.passwords import hash_password, verify_password
+from mikrosync.security.passwords import hash_password, use_hashing, verify_password
+from mikrosync.settings import Settings
 from mikrosync.security.tokens import issue_token, read_token
 from mikrosync.security.vault import Vault
 
@@ -41,6 +42,25 @@ def test_password_hash_verifies_only_the_right_password() -> None:
     assert verify_password("S3cure-pass!", hashed)
     assert not verify_password("wrong", hashed)
     assert not verify_password("S3cure-pass!", None)
+
+
+def test_production_hashes_are_strong_and_every_cost_verifies_under_any_setting() -> None:
+    """The suite hashes with the cheapest argon2 parameters (MIKROSYNC_PASSWORD_HASHING=minimal,
+    tests/plugins/core.py); a server left at its default makes RFC 9106 hashes, and a hash
+    made at one cost still verifies after the setting changes."""
+    assert Settings.model_fields["password_hashing"].default == "strong"
+    try:
+        use_hashing("strong")
+        strong = hash_password("S3cure-pass!")
+        assert "$argon2id$v=19$m=65536,t=3,p=4$" in strong
+        use_hashing("minimal")
+        cheap = hash_password("S3cure-pass!")
+        assert "$m=65536" not in cheap
+        assert verify_password("S3cure-pass!", strong) and verify_password("S3cure-pass!", cheap)
+        use_hashing("strong")
+        assert verify_password("S3cure-pass!", cheap) and not verify_password("wrong", cheap)
+    finally:
+        use_hashing(Settings().password_hashing)
 
 
 def test_tokens_expire_and_reject_other_keys() -> None:

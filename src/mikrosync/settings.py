@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="If set, /metrics requires `Authorization: Bearer <token>`.",
     )
     token_ttl_minutes: int = Field(default=720, ge=1, le=60 * 24 * 30)
+    password_hashing: Literal["strong", "minimal"] = Field(
+        default="strong",
+        description="argon2id cost of new staff password hashes: strong (RFC 9106 low-memory: "
+        "64 MiB, 3 passes, 4 lanes) or minimal (argon2-cffi's cheapest parameters, for test "
+        "suites that create thousands of users; never in production). Existing hashes verify "
+        "whatever their cost.",
+    )
     trusted_proxies: str = Field(
         default="",
         max_length=4000,

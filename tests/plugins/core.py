@@ -30,6 +30,11 @@ from mikrosync.settings import Settings
 from mikrosync.tenants import service as tenants
 from mikrosync.tenants.models import Role
 
+# Thousands of staff users are created and logged in: hash their passwords with the cheapest
+# argon2 parameters (0.4 CPU-s less per user). Set before any Settings is read, and inherited
+# by every server, worker and CLI subprocess; tests/test_security.py covers the strong default.
+os.environ.setdefault("MIKROSYNC_PASSWORD_HASHING", "minimal")
+
 # Where to create throw-away PostgreSQL databases; .ci/run starts a server on this address.
 POSTGRES_ADMIN_URL = os.environ.get(
     "MIKROSYNC_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -26,6 +26,7 @@ from mikrosync.jobs.redis import resolve_redis_url
 from mikrosync.live.reader import LiveReader
 from mikrosync.routeros import RouterClient, RouterConfig
 from mikrosync.routers.models import Router
+from mikrosync.security.passwords import use_hashing
 from mikrosync.security.throttle import LoginThrottle
 from mikrosync.security.vault import Vault
 from mikrosync.settings import Settings
@@ -46,6 +47,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        use_hashing(settings.password_hashing)
         secret_key = settings.resolved_secret_key()
         engine = make_engine(settings.resolved_database_url)
         vault = Vault(secret_key, settings.previous_keys())
