@@ -13,6 +13,7 @@ from tests.plugins.core import free_port
 
 # Tier (tests/plugins/tiers.py): runs `mikrosync demo` as a subprocess.
 pytestmark = pytest.mark.e2e
+UNTIL_SYNCED = ("--exit-when-synced", "--exit-after", "60")
 
 
 def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,7 +30,8 @@ def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_reaches_all_synced_and_exits_0(tmp_path: Path) -> None:
-    first = _demo(tmp_path, "--routers", "2", "--subscribers", "40", "--exit-after", "12")
+    # --exit-after alone runs that long; with --exit-when-synced it is the time limit.
+    first = _demo(tmp_path, "--routers", "2", "--subscribers", "40", *UNTIL_SYNCED)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "log in as demo@mikrosync.demo" in first.stdout
     assert "all 40 subscribers synced" in first.stdout
@@ -38,8 +40,6 @@ def test_demo_reaches_all_synced_and_exits_0(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Reusing the demo data" in again.stdout
     assert "all 40 subscribers synced" in again.stdout
-    fresh = _demo(
-        tmp_path, "--routers", "2", "--subscribers", "10", "--reset", "--exit-after", "15"
-    )
+    fresh = _demo(tmp_path, "--routers", "2", "--subscribers", "10", "--reset", *UNTIL_SYNCED)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "all 10 subscribers synced" in fresh.stdout

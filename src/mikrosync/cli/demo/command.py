@@ -19,16 +19,21 @@ def demo(
     exit_after: float | None = typer.Option(
         None, min=1, help="Stop after this many seconds (exit 0 only if all got synced)."
     ),
+    exit_when_synced: bool = typer.Option(
+        False,
+        help="Stop as soon as every subscriber is synced (a smoke check; with --exit-after "
+        "as its time limit).",
+    ),
 ) -> None:
     """Run the whole product on embedded services with simulated routers."""
     settings = settings_or_exit(announce=True)
     # The demo's own progress lines are its output; only warnings and errors are logged.
     setup_logging("WARNING", json_lines=settings.log_json)
-    options = DemoOptions(routers, subscribers, port, reset, exit_after)
+    options = DemoOptions(routers, subscribers, port, reset, exit_after, exit_when_synced)
     try:
         synced = asyncio.run(run_demo(settings, options))
     except OSError as exc:
         raise fail(f"cannot start the demo: {exc} (is port {port} in use? try --port)") from None
     typer.echo("demo stopped.")
-    if exit_after is not None and not synced:
+    if (exit_after is not None or exit_when_synced) and not synced:
         raise typer.Exit(1)

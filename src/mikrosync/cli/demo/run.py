@@ -35,6 +35,7 @@ class DemoOptions:
     port: int
     reset: bool
     exit_after: float | None
+    exit_when_synced: bool = False
 
 
 async def run_demo(settings: Settings, options: DemoOptions) -> bool:
@@ -71,7 +72,7 @@ async def run_demo(settings: Settings, options: DemoOptions) -> bool:
         async with simulated_payments(runtime, tenant_id, server_url, stop) as mpesa_url:
             _announce(options, network)
             typer.echo(f"  M-Pesa simulator: {mpesa_url}; expired subscribers pay by paybill\n")
-            synced = await _watch(runtime, tenant_id, stop, options.exit_after)
+            synced = await _watch(runtime, tenant_id, stop, options)
             stop.set()
         server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -123,9 +124,11 @@ def _announce(options: DemoOptions, network: DemoNetwork) -> None:
 
 
 async def _watch(
-    runtime: Runtime, tenant_id: int, stop: asyncio.Event, exit_after: float | None
+    runtime: Runtime, tenant_id: int, stop: asyncio.Event, options: DemoOptions
 ) -> bool:
-    """Print progress until stopped; True once every subscriber has been synced."""
+    """Print progress until stopped (or `exit_after` seconds, or all synced with
+    `exit_when_synced`); True once every subscriber has been synced."""
+    exit_after = options.exit_after
     started = time.monotonic()
     all_synced = False
     last = ""
@@ -146,6 +149,8 @@ async def _watch(
                 f"all {synced} subscribers synced after {time.monotonic() - started:.1f}s{note}",
                 fg="green",
             )
+            if options.exit_when_synced:
+                break
         elif line != last:
             typer.echo(f"[{time.monotonic() - started:5.0f}s] {line}")
         last = line
