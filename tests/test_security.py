@@ -8,9 +8,9 @@ import pytest
 
 from mikrosync.errors import ConfigError
 from mikrosync.security.passwords import hash_password, use_hashing, verify_password
-from mikrosync.settings import Settings
 from mikrosync.security.tokens import issue_token, read_token
 from mikrosync.security.vault import Vault
+from mikrosync.settings import Settings
 
 OLD_KEY = "old-key-" + "a" * 40
 NEW_KEY = "new-key-" + "b" * 40

@@ -32,6 +32,7 @@ from tests.chaos.infra import free_port, wait_ready
 from tests.plugins.core import TEST_SECRET_KEY
 
 HOOK_ENV = "MIKROSYNC_CHAOS_CRASH_FLAG"
+SERVE = (sys.executable, "-m", "mikrosync", "serve")
 
 
 def hook_available() -> bool:
@@ -67,7 +68,8 @@ class CrashingApi:
         self.flag.unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mikrosync", "serve", "--port", str(self.port)],
+                # One process, so that the crash (SIGKILL) takes the whole API down with it.
+                [*SERVE, "--port", str(self.port), "--workers", "1"],
                 env=self._env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -10,16 +10,17 @@ documented schema. All phases run: examples, coverage, fuzzing, and stateful (a 
 object is then read, changed and deleted through the links schemathesis infers).
 
 Two fixed seeds, one per database backend (PostgreSQL seed 1, SQLite seed 2), so a failure
-reproduces with `schemathesis run ... --seed N`; `--fuzz-examples N` (or
-MIKROSYNC_FUZZ_EXAMPLES) sets the examples per operation (default 15; the issue's by-hand run
-used 40). The repository's `schemathesis.toml` is the run's configuration: three operations
+reproduces with `schemathesis run ... --seed N`. Examples per operation: 3 in the short
+profile (`make test`: about 40 s a backend, every phase still runs; the coverage phase's
+boundary cases do not depend on it), 40 in the full one (`make fuzz-full`, the issue's by-hand
+run: several minutes a backend); `--fuzz-examples N` (or MIKROSYNC_FUZZ_EXAMPLES) overrides.
+The repository's `schemathesis.toml` is the run's configuration: three operations
 that wait on a router or M-Pesa may answer their documented 502/503, and the use-after-free
 check is off (DELETE of a subscriber is a 202; the row stays until the router confirms).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,19 +30,13 @@ import pytest
 
 from mikrosync.settings import Settings
 from tests.plugins.core import PASSWORD, TenantFactory
+from tests.plugins.fuzz import fuzz_examples
 from tests.plugins.web import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEEDS = {"postgresql": 1, "sqlite": 2}
-DEFAULT_EXAMPLES = 15
-
-
-def _examples(config: pytest.Config) -> int:
-    explicit = config.getoption("fuzz_examples", default=None) or os.environ.get(
-        "MIKROSYNC_FUZZ_EXAMPLES"
-    )
-    return int(explicit) if explicit else DEFAULT_EXAMPLES
+EXAMPLES = {"short": 3, "full": 40}
 
 
 @pytest.mark.timeout(900)  # a few minutes on 2 shared cores
@@ -69,7 +64,7 @@ async def test_schemathesis_with_every_check_finds_nothing(
         "--seed",
         str(seed),
         "--max-examples",
-        str(_examples(pytestconfig)),
+        str(fuzz_examples(pytestconfig, EXAMPLES)),
         "--workers",
         "1",
         "--generation-database",

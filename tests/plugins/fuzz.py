@@ -47,14 +47,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fuzz-examples", type=int, help="fuzzing examples per operation and role")
 
 
-def fuzz_examples(config: pytest.Config) -> int:
+def fuzz_examples(config: pytest.Config, per_profile: dict[str, int] = PROFILES) -> int:
+    """Examples per operation: `--fuzz-examples`, else the profile's number in `per_profile`."""
     explicit = config.getoption("fuzz_examples", default=None) or os.environ.get(
         "MIKROSYNC_FUZZ_EXAMPLES"
     )
     if explicit:
         return int(explicit)
     profile = config.getoption("fuzz_profile", default=None)
-    return PROFILES[profile or os.environ.get("MIKROSYNC_FUZZ_PROFILE", "short")]
+    return per_profile[profile or os.environ.get("MIKROSYNC_FUZZ_PROFILE", "short")]
 
 
 @dataclass

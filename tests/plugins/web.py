@@ -38,6 +38,7 @@ from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+SERVE = (sys.executable, "-m", "mikrosync", "serve")
 
 
 def csrf_from(html: str) -> str:
@@ -177,7 +178,8 @@ class ServerProcess:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mikrosync", "serve", "--port", str(self.port)],
+            # One process: the default of one per core spawns 2 more, each importing the app.
+            [*SERVE, "--port", str(self.port), "--workers", "1"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

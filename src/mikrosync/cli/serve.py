@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 
 import typer
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from mikrosync.app import create_app
 from mikrosync.cli.common import fail, settings_or_exit
 from mikrosync.db import migrate as migrations
 from mikrosync.logs import setup_logging
@@ -53,6 +51,11 @@ def serve(
     ),
 ) -> None:
     """Run the REST API and the web console."""
+    # Imported here, not at the top: every other command (and `--help`) would pay for them.
+    import uvicorn
+
+    from mikrosync.app import create_app
+
     settings = settings_or_exit(announce=True)
     _prepare_database(settings)
     count = workers or default_workers()

@@ -7,7 +7,6 @@ import asyncio
 import typer
 
 from mikrosync.cli.common import fail, settings_or_exit
-from mikrosync.cli.demo.run import DemoOptions, run_demo
 from mikrosync.logs import setup_logging
 
 
@@ -26,6 +25,10 @@ def demo(
     ),
 ) -> None:
     """Run the whole product on embedded services with simulated routers."""
+    # Imported here: the app, the simulators and the worker take a second to import, which
+    # every other command (and `mikrosync --help`) would pay for nothing.
+    from mikrosync.cli.demo.run import DemoOptions, run_demo
+
     settings = settings_or_exit(announce=True)
     # The demo's own progress lines are its output; only warnings and errors are logged.
     setup_logging("WARNING", json_lines=settings.log_json)
