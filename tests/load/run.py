@@ -92,6 +92,8 @@ class Results:
     drained_s: float | None = None
     pending_at_end: int = 0
     subscribers_at_end: int = 0
+    solo_ms: dict[str, float] = field(default_factory=dict)
+    """One client alone, before the load: median milliseconds per request, by request."""
 
 
 class Processes:
@@ -360,6 +362,7 @@ async def run(options: Options) -> Results:
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
         site = await set_up(options, runtime, base, ports)
+        results.solo_ms = await solo(site)
         print(f"set up: {options.subscribers} subscribers on {options.routers} routers; go")
         stop = asyncio.Event()
         start = time.monotonic()
@@ -378,6 +381,26 @@ async def run(options: Options) -> Results:
         await drop_database("postgresql", url)
     print(f"logs: {run_dir}")
     return results
+
+
+SOLO_REQUESTS = 200
+
+
+async def solo(site: Site) -> dict[str, float]:
+    """One client alone, requests one after another: the median time of `/healthz` (no
+    database, no login) and of one subscriber (token check, principal, one row), alternated so
+    that both see the same machine. The client's own share is the same in both."""
+    subscriber = site.owned[0][0]["id"]
+    paths = {"GET /healthz": ("/healthz", {}), "GET /subscribers/{id}": (
+        f"{API}/subscribers/{subscriber}", site.headers[0])}  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(SOLO_REQUESTS):
+        for name, (path, headers) in paths.items():
+            started = time.perf_counter()
+            answer = await site.http.get(path, headers=headers)
+            times[name].append((time.perf_counter() - started) * 1000)
+            answer.raise_for_status()
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -419,7 +442,8 @@ def summary(results: Results, options: Options, rows: list[dict[str, float]]) ->
         f"{options.clients} concurrent clients for {options.duration:.0f} s; "
         f"{options.write_share:.0%} writes; {options.routers} simulated routers "
         f"({options.router_latency_ms:.0f} ms RTT), {options.subscribers} subscribers at the "
-        "start; one `mikrosync serve` and one `mikrosync worker`, PostgreSQL, Redis; "
+        "start; one `mikrosync serve` (its default: one uvicorn process per core) and one "
+        "`mikrosync worker`, PostgreSQL, Redis; "
         f"{os.cpu_count()} CPU cores shared by all of it and the clients.",
         "",
         "| | value |",
@@ -435,6 +459,11 @@ def summary(results: Results, options: Options, rows: list[dict[str, float]]) ->
         f"({late - early:+.0f} MiB) |",
         f"| worker RSS at the end | {results.rss[-1][2] if results.rss else 0:.0f} MiB |",
         f"| subscribers at the end | {results.subscribers_at_end} |",
+        *(f"| one client alone, {name} (median of {SOLO_REQUESTS}) | {ms:.1f} ms |"
+          for name, ms in results.solo_ms.items()),
+        "| one subscriber ÷ `/healthz`, one client alone | "
+        + (f"{results.solo_ms['GET /subscribers/{id}'] / results.solo_ms['GET /healthz']:.2f} x"
+           if results.solo_ms else "-") + " |",
         "| sync backlog drained after the load | "
         + (f"{results.drained_s:.1f} s" if results.drained_s is not None else
            f"not within 120 s ({results.pending_at_end} pending)")
