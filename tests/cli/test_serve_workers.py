@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from mikrosync.cli.serve import default_workers
+from mikrosync.cli.serve_workers import TcpConfig
 from mikrosync.db import migrate
 from tests.plugins.core import (
     TEST_REDIS_URL,
@@ -83,6 +85,31 @@ def _worker_processes(parent: int) -> list[int]:
         if ppid == parent and b"spawn_main" in cmdline:
             found.append(int(entry.name))
     return found
+
+
+async def test_every_connection_of_the_shared_socket_has_tcp_nodelay() -> None:
+    """The socket the worker processes share is bound by us (`cli/serve_workers.py`), so that
+    asyncio turns Nagle's algorithm off on each accepted connection: with uvicorn's own, every
+    keep-alive request after the first waited ~45 ms for the client's delayed ACK."""
+    listener = TcpConfig(
+        "mikrosync.app:app_from_environment", host="127.0.0.1", port=0
+    ).bind_socket()
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            connection = transport.get_extra_info("socket")
+            accepted.set_result(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+    try:
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        assert await asyncio.wait_for(accepted, 10) == 1
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 def test_the_default_is_one_worker_per_core() -> None:

@@ -55,6 +55,7 @@ def serve(
     import uvicorn
 
     from mikrosync.app import create_app
+    from mikrosync.cli.serve_workers import run_workers
 
     settings = settings_or_exit(announce=True)
     _prepare_database(settings)
@@ -77,7 +78,7 @@ def serve(
         return
     # Made once here, so that no two workers race to create the embedded default's key file.
     settings.resolved_secret_key()
-    uvicorn.run(
+    run_workers(
         "mikrosync.app:app_from_environment",
         factory=True,
         workers=count,
