@@ -17,7 +17,6 @@ import asyncio
 import inspect
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,9 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from tests.chaos.infra import free_port, wait_ready
-from tests.plugins.core import TEST_SECRET_KEY
+from tests.plugins.core import MIKROSYNC, TEST_SECRET_KEY
 
 HOOK_ENV = "MIKROSYNC_CHAOS_CRASH_FLAG"
-SERVE = (sys.executable, "-m", "mikrosync", "serve")
 
 
 def hook_available() -> bool:
@@ -69,7 +67,7 @@ class CrashingApi:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 # One process, so that the crash (SIGKILL) takes the whole API down with it.
-                [*SERVE, "--port", str(self.port), "--workers", "1"],
+                [*MIKROSYNC, "serve", "--port", str(self.port), "--workers", "1"],
                 env=self._env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

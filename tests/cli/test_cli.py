@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.plugins.core import MIKROSYNC
+
 # Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
 pytestmark = pytest.mark.e2e
-
-MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
 
 def _run(

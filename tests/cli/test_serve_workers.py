@@ -8,7 +8,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from mikrosync.cli.serve import default_workers
 from mikrosync.cli.serve_workers import TcpConfig
 from mikrosync.db import migrate
 from tests.plugins.core import (
+    MIKROSYNC,
     TEST_REDIS_URL,
     TEST_SECRET_KEY,
     _create_postgres_database,
@@ -28,7 +28,6 @@ from tests.plugins.core import (
     delete_prefix,
 )
 
-MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 PASSWORD = "Workers-pass-123"
 WORKERS = 2
 

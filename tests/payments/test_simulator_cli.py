@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from tests.plugins.core import free_port
+from tests.plugins.core import MIKROSYNC, free_port
 
 # Tier (tests/plugins/tiers.py): runs `mikrosync simulate-mpesa` as a subprocess.
 pytestmark = pytest.mark.e2e
-MIKROSYNC = [sys.executable, "-m", "mikrosync"]
 
 
 def _basic(key: str, secret: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 # The machine's Redis (.ci/run starts it); each test session uses its own key prefix.
 TEST_REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-pass-123"
+# The `mikrosync` command as the tests' subprocesses run it (this interpreter, this checkout).
+MIKROSYNC = (sys.executable, "-m", "mikrosync")
 
 
 def free_port() -> int:

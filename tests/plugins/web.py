@@ -13,7 +13,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -32,13 +31,12 @@ from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.runtime import Runtime
 from mikrosync.settings import ENV_PREFIX, Settings
 from mikrosync.tenants.models import Role
-from tests.plugins.core import PASSWORD, Staff, TenantFactory
+from tests.plugins.core import MIKROSYNC, PASSWORD, Staff, TenantFactory
 from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess
 
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-SERVE = (sys.executable, "-m", "mikrosync", "serve")
 
 
 def csrf_from(html: str) -> str:
@@ -179,7 +177,7 @@ class ServerProcess:
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
             # One process: the default of one per core spawns 2 more, each importing the app.
-            [*SERVE, "--port", str(self.port), "--workers", "1"],
+            [*MIKROSYNC, "serve", "--port", str(self.port), "--workers", "1"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
