@@ -9,6 +9,7 @@ browser tests' `site` is in tests/web/conftest.py (tests/e2e has its own).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -360,10 +361,17 @@ async def owner_ui(
 @asynccontextmanager
 async def paused(settings: Settings) -> AsyncIterator[None]:
     """Pause the sync queue (BullMQ's own pause: workers take no job), so a change stays
-    Pending until it resumes."""
+    Pending until it resumes.
+
+    Pausing does not stop the jobs already running, and a per-router batch among them would
+    claim a change made after the pause; so this waits until none is active."""
     queue = Queue(SYNC_QUEUE, {"connection": settings.redis_url, "prefix": settings.queue_prefix})
     await queue.pause()
     try:
+        deadline = time.monotonic() + 30
+        while await queue.getJobCountByTypes("active"):
+            assert time.monotonic() < deadline, "a sync job stayed active 30 s after the pause"
+            await asyncio.sleep(0.05)
         yield
     finally:
         await queue.resume()
