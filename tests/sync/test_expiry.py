@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from mikrosync.subscribers.models import Subscriber
+from mikrosync.sync.context import SyncContext
 from mikrosync.sync.expiry import active_tenant_ids, expire_due, interleave_by_router
+from mikrosync.sync.sweep import Hint
 from tests.helpers import make_subscriber
 from tests.plugins.core import TenantFactory
 from tests.plugins.sync import World
+
+
+async def _expire(deps: SyncContext, tenant_id: int, **options: int) -> list[Hint]:
+    return [hint async for hints in expire_due(deps, tenant_id, **options) for hint in hints]
 
 
 def _iso(delta: timedelta) -> str:
@@ -20,7 +24,7 @@ async def test_expired_subscribers_are_suspended_with_a_disconnect_intent(world:
     due = [await world.subscriber(expires_at=_iso(timedelta(seconds=-5))) for _ in range(3)]
     later = await world.subscriber(expires_at=_iso(timedelta(hours=1)))
     assert world.deps is not None
-    hints = await expire_due(world.deps, world.owner.tenant_id or 0, batch=2)
+    hints = await _expire(world.deps, world.owner.tenant_id or 0, batch=2)
     assert sorted(h.subscriber_id for h in hints) == sorted(d["id"] for d in due)
     assert {h.job_name for h in hints} == {"disconnectUser"}
     for row in due:
@@ -30,14 +34,14 @@ async def test_expired_subscribers_are_suspended_with_a_disconnect_intent(world:
         events = await world.call("GET", f"/subscribers/{row['id']}/events")
         assert events[0]["operation"] == "disconnectUser" and events[0]["actor"] == "expiry"
     assert not (await world.status(later["id"]))["is_suspended"]
-    assert await expire_due(world.deps, world.owner.tenant_id or 0) == []
+    assert await _expire(world.deps, world.owner.tenant_id or 0) == []
 
 
 async def test_renewed_subscriber_is_not_cut(world: World) -> None:
     created = await world.subscriber(expires_at=_iso(timedelta(seconds=-1)))
     await world.call("POST", f"/subscribers/{created['id']}/renew")
     assert world.deps is not None
-    assert await expire_due(world.deps, world.owner.tenant_id or 0) == []
+    assert await _expire(world.deps, world.owner.tenant_id or 0) == []
     assert not (await world.status(created["id"]))["is_suspended"]
 
 
@@ -51,14 +55,10 @@ async def test_scan_covers_many_tenants(world: World, factory: TenantFactory) ->
     tenants = await active_tenant_ids(world.deps)
     assert {tenant for tenant, _ in others} <= set(tenants)
     for tenant_id, subscriber_id in others:
-        hints = await expire_due(world.deps, tenant_id or 0)
+        hints = await _expire(world.deps, tenant_id or 0)
         assert [h.subscriber_id for h in hints] == [subscriber_id]
 
 
-def _sub(subscriber_id: int, router_id: int) -> Any:
-    return Subscriber(id=subscriber_id, router_id=router_id)
-
-
 def test_hints_alternate_between_routers() -> None:
-    subscribers = [_sub(1, 10), _sub(2, 10), _sub(3, 10), _sub(4, 20), _sub(5, 30)]
-    assert [h.subscriber_id for h in interleave_by_router(subscribers)] == [1, 4, 5, 2, 3]
+    placed = [(1, 10), (2, 10), (3, 10), (4, 20), (5, 30)]
+    assert [h.subscriber_id for h in interleave_by_router(placed)] == [1, 4, 5, 2, 3]

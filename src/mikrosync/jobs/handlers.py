@@ -51,6 +51,14 @@ async def _sweep(deps: SyncContext, queue: JobQueue) -> int:
     return await _push(queue, stale)
 
 
+async def _expire(deps: SyncContext, queue: JobQueue, tenant_id: int) -> int:
+    """Suspend the tenant's expired subscribers, pushing each batch's jobs once it commits."""
+    pushed = 0
+    async for hints in expire_due(deps, tenant_id):
+        pushed += await _push(queue, hints)
+    return pushed
+
+
 def _dedup_ids(hints: list[Hint]) -> list[str]:
     """The deduplication ids a push of `hints` would use (the subscribers' and routers')."""
     routers = {hint.router_id for hint in hints if hint.router_id is not None}
@@ -130,7 +138,7 @@ def build_handlers(deps: SyncContext, queue: JobQueue) -> Mapping[str, Handler]:
         return len(tenants)
 
     async def process_expired(job: JobInfo) -> int:
-        return await _push(queue, await expire_due(deps, int(job.data["tenant_id"])))
+        return await _expire(deps, queue, int(job.data["tenant_id"]))
 
     async def package(job: JobInfo) -> int:
         return len(await sync_package(deps, int(job.data["package_id"])))

@@ -3,6 +3,11 @@ timeline row, all in the caller's one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.clock import now
@@ -48,6 +53,65 @@ def record_intent(
     )
     session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    """What `record_intents` needs of one locked row: read in the same transaction."""
+
+    id: int
+    tenant_id: int
+    desired_version: int
+    message: str | None = None
+
+
+_SUBSCRIBERS = cast(Table, Subscriber.__table__)
+_EVENTS = cast(Table, SyncEvent.__table__)
+
+
+async def record_intents(
+    session: AsyncSession,
+    rows: Sequence[IntentRow],
+    operation: Operation,
+    *,
+    actor: str | None,
+    values: Mapping[str, object],
+) -> None:
+    """`record_intent` for many rows at once: one UPDATE and one multi-row INSERT, no ORM
+    object per row (expiry marks thousands at month end). The rows must be locked by the
+    caller (`locking`), so each new desired version is the one read plus one."""
+    if not rows:
+        return
+    at = now()
+    await session.execute(
+        update(_SUBSCRIBERS)
+        .where(_SUBSCRIBERS.c.id.in_([row.id for row in rows]))
+        .values(
+            **values,
+            desired_version=_SUBSCRIBERS.c.desired_version + 1,
+            sync_status=SyncStatus.PENDING,
+            sync_error_message=None,
+            last_enqueued_at=at,
+            requested_at=at,
+            requested_operation=operation.value,
+        )
+    )
+    await session.execute(
+        insert(_EVENTS),
+        [
+            {
+                "tenant_id": row.tenant_id,
+                "subscriber_id": row.id,
+                "operation": operation.value,
+                "outcome": REQUESTED,
+                "desired_version": row.desired_version + 1,
+                "actor": actor,
+                "message": row.message,
+                "created_at": at,
+            }
+            for row in rows
+        ],
+    )
 
 
 def ensure_not_removing(subscriber: Subscriber) -> None:

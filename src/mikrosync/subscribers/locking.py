@@ -11,8 +11,9 @@ write; every read after it sees the latest commit, and no other writer commits u
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVarTuple
 
-from sqlalchemy import Select, text
+from sqlalchemy import Row, Select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mikrosync.subscribers.models import Subscriber
@@ -34,3 +35,14 @@ async def locked(
     await _take_write_lock(session)
     query = query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
     return (await session.scalars(query)).all()
+
+
+_Columns = TypeVarTuple("_Columns")
+
+
+async def locked_rows(
+    session: AsyncSession, query: Select[*_Columns], *, skip_locked: bool = False
+) -> Sequence[Row[*_Columns]]:
+    """`locked` for a query of columns (no ORM objects): for set-based writers."""
+    await _take_write_lock(session)
+    return (await session.execute(query.with_for_update(skip_locked=skip_locked))).all()
