@@ -65,7 +65,8 @@ async def test_stop_lets_the_running_job_finish(
     await queue.push_subscriber(ADD_USER, 1)
     await wait_for(lambda: bool(recorder.runs))
     stop.set()
-    await asyncio.wait_for(task, timeout=5)
+    # Beyond the worker's 5 s shutdown timeout: what is checked is that the job was let finish.
+    await asyncio.wait_for(task, timeout=15)
 
     [run] = recorder.runs
     assert run.ended is not None and run.ended - run.started >= 0.5

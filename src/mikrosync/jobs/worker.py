@@ -19,6 +19,7 @@ import base64
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -165,8 +166,16 @@ class SyncWorker:
         A cancelled job keeps its lock until it expires, then the stalled check requeues it.
         """
         closing = asyncio.ensure_future(worker.close())
-        done, _ = await asyncio.wait({closing}, timeout=self.shutdown_timeout_s)
-        if not done:
+        deadline = time.monotonic() + self.shutdown_timeout_s
+        while not closing.done() and time.monotonic() < deadline:
+            # bullmq 3.4 cancels the idle BZPOPMIN wait once, at close; a fetch that was just
+            # starting then blocks for its whole drain delay (5 s), and close waits for it.
+            # Cancelling such a wait is what close meant to do (the fetch returns no job).
+            waiting = worker.waiting
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
+            await asyncio.wait({closing}, timeout=0.05)
+        if not closing.done():
             log.warning("jobs still running after %ss; cancelling them", self.shutdown_timeout_s)
             await worker.close(force=True)
         # Both end quietly or with the cancellation of the forced jobs; nothing to report.
