@@ -87,65 +87,12 @@ def test_first_run_flow_on_the_embedded_default(tmp_path: Path) -> None:
     assert admin.returncode == 0 and "platform admin" in admin.stdout
 
 
-def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
-    assert _run(tmp_path, "migrate").returncode == 0
-    cases = [
-        (("tenant", "create", "acme", "--name", "A"), None, "already exists"),
-        (
-            ("user", "create", "--tenant", "ghost", "--email", "a@b.test", "--password", "x" * 10),
-            None,
-            "no tenant with slug 'ghost'",
-        ),
-        (
-            ("user", "create", "--email", "a@b.test", "--password", "x" * 10),
-            None,
-            "exactly one of --tenant",
-        ),
-        (
-            ("user", "create", "--platform-admin", "--email", "a@b.test", "--password", "short"),
-            None,
-            "at least 8 characters",
-        ),
-        (("tenant", "create", "Bad Slug", "--name", "A"), None, "slug must be"),
-        (("migrate",), {"MIKROSYNC_DATABASE_URL": "mysql://x/y"}, "MIKROSYNC_DATABASE_URL"),
-        (("migrate",), {"MIKROSYNC_SECRET_KEY": "changethis"}, "MIKROSYNC_SECRET_KEY"),
-    ]
-    assert _run(tmp_path, "tenant", "create", "acme", "--name", "A").returncode == 0
-    for args, env, expected in cases:
-        result = _run(tmp_path, *args, env=env)
-        assert result.returncode != 0, args
-        assert expected in result.stderr, (args, result.stderr)
-        assert "Traceback" not in result.stderr
-
-
 def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     result = _run(
         tmp_path, "migrate", env={"MIKROSYNC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     )
     assert result.returncode == 2
     assert "cannot migrate the database" in result.stderr and "Traceback" not in result.stderr
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        "demo",
-        "serve",
-        "worker",
-        "migrate",
-        "simulate-router",
-        "simulate-mpesa",
-        "reconcile",
-        "import-csv",
-        "import-router",
-        "rotate-secrets",
-        "tenant create",
-        "user create",
-    ],
-)
-def test_every_command_has_help(tmp_path: Path, command: str) -> None:
-    result = _run(tmp_path, *command.split(), "--help")
-    assert result.returncode == 0 and "Usage" in result.stdout
 
 
 def test_serve_answers_health_and_api(tmp_path: Path) -> None:

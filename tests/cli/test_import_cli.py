@@ -30,6 +30,7 @@ from mikrosync.simulator import SimRouter
 from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.service import find_tenant_by_slug
+from tests.plugins.cli import run_in_process
 from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
 
 # Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
@@ -62,6 +63,10 @@ class Env:
 
     async def arun(self, *args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(mikrosync, self.cwd, self.variables, *args)
+
+    async def in_process(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The command run in this process: for set-up and usage errors (no subprocess)."""
+        return await asyncio.to_thread(run_in_process, self.cwd, *args, env=self.variables)
 
     async def add_router(self, name: str, port: int = 8728) -> None:
         async with self.runtime.sessionmaker() as session:
@@ -105,8 +110,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     )
     runtime = Runtime.build(settings)
     scratch = Env(tmp_path, variables, runtime)
-    assert (await scratch.arun("migrate")).returncode == 0
-    assert (await scratch.arun("tenant", "create", "acme", "--name", "Acme")).returncode == 0
+    assert (await scratch.in_process("migrate")).returncode == 0
+    assert (await scratch.in_process("tenant", "create", "acme", "--name", "Acme")).returncode == 0
     async with runtime.sessionmaker() as session:
         acme = await find_tenant_by_slug(session, slug="acme")
         assert acme is not None
@@ -169,7 +174,7 @@ async def test_import_csv_usage_and_file_errors_exit_2(env: Env) -> None:
         (("binary.csv", "--router", "r1", "--tenant", "acme"), "not UTF-8"),
     ]
     for args, fragment in cases:
-        result = await env.arun("import-csv", *args)
+        result = await env.in_process("import-csv", *args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert fragment in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
@@ -215,5 +220,5 @@ async def test_import_router_dry_run_then_adopt(env: Env, sim: SimRouter) -> Non
 
 def test_import_commands_have_help(tmp_path: Path) -> None:
     for command in ("import-csv", "import-router"):
-        result = mikrosync(tmp_path, {}, command, "--help")
+        result = run_in_process(tmp_path, command, "--help", env={"COLUMNS": "200"})
         assert result.returncode == 0 and "--tenant" in result.stdout
