@@ -1,12 +1,10 @@
-"""`mikrosync queue status|pause|resume` (issue 14, defect 6): the console script against the
-machine's Redis, on a queue prefix of its own."""
+"""`mikrosync queue status|pause|resume` (issue 14, defect 6): the console script's app, run in
+this process, against the machine's Redis, on a queue prefix of its own."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +13,11 @@ import pytest
 
 from mikrosync.jobs.names import ADD_USER
 from mikrosync.jobs.producer import JobQueue
+from tests.plugins.cli import run_in_process
 from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+
+# Tier (tests/plugins/tiers.py): the machine's Redis.
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture
@@ -25,26 +27,21 @@ async def prefix() -> AsyncIterator[str]:
     await delete_prefix(name)
 
 
-def _cli(tmp_path: Path, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
-    env |= {
+def _env(tmp_path: Path, prefix: str, redis_url: str = TEST_REDIS_URL) -> dict[str, str]:
+    return {
         "MIKROSYNC_DATA_DIR": str(tmp_path / "data"),
         "MIKROSYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "MIKROSYNC_REDIS_URL": TEST_REDIS_URL,
+        "MIKROSYNC_REDIS_URL": redis_url,
         "MIKROSYNC_QUEUE_PREFIX": prefix,
         "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "mikrosync", "queue", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def _run(tmp_path: Path, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(_cli, tmp_path, prefix, *args)
+    """`mikrosync queue ARGS`, in this process (the commands run their own event loop)."""
+    return await asyncio.to_thread(
+        run_in_process, tmp_path, "queue", *args, env=_env(tmp_path, prefix)
+    )
 
 
 @pytest.mark.regression
@@ -79,22 +76,7 @@ async def test_queue_status_pause_and_resume(tmp_path: Path, prefix: str) -> Non
 
 
 async def test_queue_status_without_redis_exits_1(tmp_path: Path) -> None:
-    env_prefix = f"qcli-{uuid.uuid4().hex[:10]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
-    env |= {
-        "MIKROSYNC_DATA_DIR": str(tmp_path / "data"),
-        "MIKROSYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "MIKROSYNC_REDIS_URL": "redis://127.0.0.1:1/0",
-        "MIKROSYNC_QUEUE_PREFIX": env_prefix,
-        "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
-    }
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "mikrosync", "queue", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = _env(tmp_path, f"qcli-{uuid.uuid4().hex[:10]}", redis_url="redis://127.0.0.1:1/0")
+    result = await asyncio.to_thread(run_in_process, tmp_path, "queue", "status", env=env)
     assert result.returncode == 1
     assert "Redis is unavailable" in result.stderr
