@@ -115,6 +115,7 @@ def test_the_default_is_one_worker_per_core() -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
 
 
+@pytest.mark.e2e  # tier (tests/plugins/tiers.py): runs `mikrosync serve` processes
 @pytest.mark.timeout(300)
 def test_serve_with_workers_shares_one_database_and_redis(
     environment: dict[str, str], tmp_path: Path
