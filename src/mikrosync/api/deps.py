@@ -19,7 +19,7 @@ from mikrosync.tenants.service import load_principal
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
 
 
-def get_vault(runtime: RuntimeDep) -> Vault:
+async def get_vault(runtime: RuntimeDep) -> Vault:
     return runtime.vault
 
 
@@ -57,7 +57,7 @@ Admin = Annotated[Principal, role_at_least(Role.ADMIN, get_principal)]
 Owner = Annotated[Principal, role_at_least(Role.OWNER, get_principal)]
 
 
-def get_platform_admin(principal: PrincipalDep) -> Principal:
+async def get_platform_admin(principal: PrincipalDep) -> Principal:
     if not principal.is_platform_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a platform admin may do this")
     return principal
