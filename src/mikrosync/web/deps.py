@@ -26,9 +26,7 @@ from mikrosync.web.errors import LoginRequired
 DbDep = SessionDep
 
 
-async def get_web_login(
-    request: Request, runtime: RuntimeDep
-) -> cookies.WebLogin | None:
+async def get_web_login(request: Request, runtime: RuntimeDep) -> cookies.WebLogin | None:
     """The login in the request's cookie (None if absent, forged or expired)."""
     found = cookies.load(
         request.cookies.get(cookies.COOKIE_NAME),
