@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import aclosing
 
 import pytest
 
-from mikrosync.routeros import OwnerTag, PoolRegistry, PppSecret, RouterClient, RouterTimeout
+from mikrosync.routeros import (
+    OwnerTag,
+    PoolRegistry,
+    PppSecret,
+    RouterClient,
+    RouterConfig,
+    RouterTimeout,
+)
 from mikrosync.simulator import SimRouter
 
 OWNED = 3000
 FOREIGN = 500
+
+
+@pytest.fixture
+def ros(registry: PoolRegistry, make_config: Callable[..., RouterConfig]) -> RouterClient:
+    """The simulator's client with room to build a 3,500-row reply: the conftest's 0.5 s
+    command timeout was overrun on a loaded CI machine (coverage traces the simulator too)
+    before the first row left. The stalled-reply test keeps the short timeout."""
+    return registry.client(make_config(command_timeout=10.0))
 
 
 def seed(sim: SimRouter) -> None:
@@ -68,7 +84,10 @@ async def test_stopping_a_stream_early_discards_its_session(
     assert pool.opened == 2
 
 
-async def test_stalled_stream_times_out(ros: RouterClient, sim: SimRouter) -> None:
+async def test_stalled_stream_times_out(
+    registry: PoolRegistry, make_config: Callable[..., RouterConfig], sim: SimRouter
+) -> None:
+    ros = registry.client(make_config())
     sim.stall_next(path="/ppp/secret/print")
     with pytest.raises(RouterTimeout):
         await ros.list_owned(PppSecret)

@@ -168,13 +168,15 @@ class SyncWorker:
         closing = asyncio.ensure_future(worker.close())
         deadline = time.monotonic() + self.shutdown_timeout_s
         while not closing.done() and time.monotonic() < deadline:
+            await asyncio.wait({closing}, timeout=0.05)
             # bullmq 3.4 cancels the idle BZPOPMIN wait once, at close; a fetch that was just
             # starting then blocks for its whole drain delay (5 s), and close waits for it.
-            # Cancelling such a wait is what close meant to do (the fetch returns no job).
+            # Cancelling such a wait is what close meant to do: once `closing` is set the
+            # fetch takes the cancellation as "no job" (before that it would fail the fetch
+            # and leave its connection unreleased).
             waiting = worker.waiting
-            if waiting is not None and not waiting.done():
+            if worker.closing and waiting is not None and not waiting.done():
                 waiting.cancel()
-            await asyncio.wait({closing}, timeout=0.05)
         if not closing.done():
             log.warning("jobs still running after %ss; cancelling them", self.shutdown_timeout_s)
             await worker.close(force=True)
