@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, insert, update
@@ -15,6 +16,22 @@ from mikrosync.errors import Conflict
 from mikrosync.subscribers.models import Operation, Subscriber, SyncEvent, SyncStatus
 
 REQUESTED = "requested"
+
+
+def _pending(operation: Operation, at: datetime) -> dict[str, object]:
+    """The columns an intent sets beside the desired version: one definition for the ORM
+    writer (`record_intent`) and the set-based one (`record_intents`)."""
+    return {
+        "sync_status": SyncStatus.PENDING,
+        "sync_error_message": None,
+        # The caller pushes the job hint right after commit; if that push is lost, the sweeper
+        # pushes again once this stamp is older than its stale window.
+        "last_enqueued_at": at,
+        # The start of the change-to-confirmation latency the worker reports on success.
+        "requested_at": at,
+        # The job pushed for this change carries the name its timeline row records.
+        "requested_operation": operation.value,
+    }
 
 
 def record_intent(
@@ -32,15 +49,8 @@ def record_intent(
     """
     if bump:
         subscriber.desired_version += 1
-    subscriber.sync_status = SyncStatus.PENDING
-    subscriber.sync_error_message = None
-    # The caller pushes the job hint right after commit; if that push is lost, the sweeper
-    # pushes again once this stamp is older than its stale window.
-    subscriber.last_enqueued_at = now()
-    # The start of the change-to-confirmation latency the worker reports on success.
-    subscriber.requested_at = subscriber.last_enqueued_at
-    # The job pushed for this change carries the name the timeline row below records.
-    subscriber.requested_operation = operation.value
+    for column, value in _pending(operation, now()).items():
+        setattr(subscriber, column, value)
     event = SyncEvent(
         tenant_id=subscriber.tenant_id,
         subscriber=subscriber,
@@ -89,11 +99,7 @@ async def record_intents(
         .values(
             **values,
             desired_version=_SUBSCRIBERS.c.desired_version + 1,
-            sync_status=SyncStatus.PENDING,
-            sync_error_message=None,
-            last_enqueued_at=at,
-            requested_at=at,
-            requested_operation=operation.value,
+            **_pending(operation, at),
         )
     )
     await session.execute(
