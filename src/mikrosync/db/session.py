@@ -24,6 +24,9 @@ CONNECT_TIMEOUT_S = 5.0
 # Waiting for a free pooled connection (SQLAlchemy's default): a burst (1,000 payment callbacks
 # at once) queues for the pool on a loaded machine; only after this does it answer 503.
 POOL_TIMEOUT_S = 30.0
+# Connections a PostgreSQL pool keeps, and how many more it opens in a burst.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
 # SQLSTATE classes of a server that is gone or going: connection exceptions (08...) and
 # operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
 _UNAVAILABLE_SQLSTATES = ("08", "57P")
@@ -101,7 +104,8 @@ def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         database_url,
         echo=echo,
-        pool_size=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_recycle=POOL_RECYCLE_S,
         pool_timeout=POOL_TIMEOUT_S,
         connect_args={"timeout": CONNECT_TIMEOUT_S},

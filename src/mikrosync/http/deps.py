@@ -30,7 +30,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessionmaker() as session:
+    async with runtime.request_sessions.admitted(), runtime.sessionmaker() as session:
         yield session
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mikrosync.db.admission import SessionAdmission
 from mikrosync.db.counters import RedisCounters
 from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
 from mikrosync.jobs.producer import JobQueue
@@ -41,6 +42,8 @@ class Runtime:
     vault: Vault
     secret_key: str
     routers: RouterAccess = field(repr=False)
+    request_sessions: SessionAdmission = field(default_factory=SessionAdmission, repr=False)
+    """Fair admission of API and console requests to the pool (`db/admission.py`)."""
     _redis: _RedisUsers = field(default_factory=lambda: _RedisUsers(), repr=False)
     _live: list[LiveReader] = field(default_factory=list, repr=False)
 
