@@ -29,8 +29,13 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.request_sessions.admitted(), runtime.sessionmaker() as session:
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    # A GET or HEAD never writes (HTTP's rule, and ours): it reads without a transaction.
+    maker = runtime.read_sessionmaker if request.method in READ_METHODS else runtime.sessionmaker
+    async with runtime.request_sessions.admitted(), maker() as session:
         yield session
 
 

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mikrosync.db.admission import SessionAdmission
 from mikrosync.db.counters import RedisCounters
-from mikrosync.db.session import SessionMaker, make_engine, make_sessionmaker
+from mikrosync.db.session import (
+    SessionMaker,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.redis import resolve_redis_url
 from mikrosync.live.reader import LiveReader
@@ -39,6 +44,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: SessionMaker
+    read_sessionmaker: SessionMaker
+    """For requests that only read (`db/session.py: make_read_sessionmaker`)."""
     vault: Vault
     secret_key: str
     routers: RouterAccess = field(repr=False)
@@ -58,6 +65,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessionmaker=make_sessionmaker(engine),
+            read_sessionmaker=make_read_sessionmaker(engine),
             vault=vault,
             secret_key=secret_key,
             routers=RouterAccess(vault, settings),
