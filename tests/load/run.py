@@ -47,6 +47,7 @@ from tests.chaos.infra import (
     free_port,
     wait_ready,
 )
+from tests.load.lean_http import LeanClient
 from tests.plugins.core import TEST_SECRET_KEY
 
 HERE = Path(__file__).parent
@@ -145,7 +146,7 @@ async def wait_for_lines(path: Path, text: str, count: int, timeout: float = 60)
 
 @dataclass
 class Site:
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient | LeanClient
     headers: list[dict[str, str]]
     router_ids: list[int]
     packages: dict[str, list[int]]
@@ -231,10 +232,10 @@ async def client_loop(
     # Its own connection, not one pool shared by every client: httpcore's pool walks all its
     # connections and queued requests on each request, so with 200 clients on one pool the
     # load generator spent 13 ms of CPU a request (64 % of a core at 49 requests/s) and was
-    # the limit, with each `serve` process under 20 % busy.
-    own = httpx.AsyncClient(
-        base_url=site.http.base_url, limits=httpx.Limits(keepalive_expiry=2.0), timeout=120
-    )
+    # the limit, with each `serve` process under 20 % busy. And a lean client, not httpx:
+    # even one httpx client per load client took ~27 % of a core at 230 requests/s
+    # (lean_http.py).
+    own = LeanClient(str(site.http.base_url), timeout=120)
     try:
         await _client_loop(dataclasses.replace(site, http=own), client, options, start, results)
     finally:
