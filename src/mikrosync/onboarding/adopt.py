@@ -24,11 +24,10 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mikrosync.clock import now
 from mikrosync.errors import InvalidInput
 from mikrosync.onboarding.adopt_plan import AdoptionPlan, Candidate, Skip, plan_adoption
 from mikrosync.onboarding.problems import check_problem
@@ -36,12 +35,13 @@ from mikrosync.onboarding.router_logins import read_logins
 from mikrosync.routeros import RouterClient, RouterOSError, TransientRouterError
 from mikrosync.routeros.resources import RateProfile
 from mikrosync.routers.models import Router
-from mikrosync.subscribers.models import Operation, Subscriber, SyncEvent, SyncStatus
+from mikrosync.subscribers.models import Subscriber
 from mikrosync.subscribers.service import (
     DuplicateValue,
     NewSubscriberChecks,
     create_subscribers_bulk,
 )
+from mikrosync.sync import state
 from mikrosync.sync.context import SyncContext
 from mikrosync.sync.desired import load_desired
 from mikrosync.sync.plan import RouterPlan, plan_subscriber
@@ -222,19 +222,15 @@ class _Adopter:
         tagged = [row for (row, _), outcome in results if outcome is None]
         untagged = [row.id for (row, _), outcome in results if outcome is not None]
         async with self.deps.sessionmaker() as session:
-            if tagged:
-                await session.execute(
-                    update(Subscriber)
-                    .where(Subscriber.id.in_([row.id for row in tagged]))
-                    .where(Subscriber.desired_version == 1)
-                    .values(
-                        synced_version=1,
-                        sync_status=SyncStatus.SYNCED,
-                        sync_error_message=None,
-                        last_synced_at=now(),
-                    )
-                )
-                session.add_all(self._imported_event(row) for row in tagged)
+            await state.settle_adopted(
+                session,
+                [(row.id, row.tenant_id) for row in tagged],
+                actor=self.actor,
+                message=(
+                    f"imported from router {self.plan.router_name}: the login it already had is "
+                    "now tagged as mikrosync's"
+                ),
+            )
             if untagged:
                 await session.execute(delete(Subscriber).where(Subscriber.id.in_(untagged)))
             await session.commit()
@@ -244,21 +240,6 @@ class _Adopter:
             else:
                 login = candidate.login
                 self.result.failed.append(Skip(candidate.service, login.name, None, outcome))
-
-    def _imported_event(self, row: Subscriber) -> SyncEvent:
-        return SyncEvent(
-            tenant_id=row.tenant_id,
-            subscriber_id=row.id,
-            operation=Operation.ADD_USER,
-            outcome="succeeded",
-            desired_version=1,
-            actor=self.actor,
-            message=(
-                f"imported from router {self.plan.router_name}: the login it already had is "
-                "now tagged as mikrosync's"
-            ),
-            created_at=now(),
-        )
 
 
 def _not_attempted(chunk: Sequence[Candidate], why: str) -> list[Skip]:

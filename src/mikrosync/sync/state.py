@@ -8,7 +8,8 @@ is conditioned on the token, so a run whose lease was taken over writes nothing,
 releases the lease. Each outcome adds a timeline row.
 
 The per-router unit of work (`batch.py`) uses these with Core statements and executemany, one
-statement per kind of change for the whole batch, instead of ORM objects per row.
+statement per kind of change for the whole batch, instead of ORM objects per row. Rows that
+adoption creates from logins already on the router are settled here too (`settle_adopted`).
 """
 
 from __future__ import annotations
@@ -397,3 +398,39 @@ async def claim_subscriber(
         return None
     until: datetime | None = await session.scalar(select(c.sync_claimed_until).where(*has_work))
     return until if until is not None and until > taken_at else None
+
+
+async def settle_adopted(
+    session: AsyncSession, rows: Sequence[tuple[int, int]], *, actor: str, message: str
+) -> None:
+    """Rows that adoption (`onboarding/adopt.py`) created from logins already on the router and
+    has just tagged: `synced` at their first version, each with an `addUser succeeded` timeline
+    row. A row changed since its creation (version above 1) is left `pending`: that change is
+    still owed to the router. `rows` are (subscriber id, tenant id)."""
+    if not rows:
+        return
+    at = now()
+    await session.execute(
+        update(Subscriber)
+        .where(Subscriber.id.in_([subscriber_id for subscriber_id, _ in rows]))
+        .where(Subscriber.desired_version == 1)
+        .values(
+            synced_version=1,
+            sync_status=SyncStatus.SYNCED,
+            sync_error_message=None,
+            last_synced_at=at,
+        )
+    )
+    session.add_all(
+        SyncEvent(
+            tenant_id=tenant_id,
+            subscriber_id=subscriber_id,
+            operation=Operation.ADD_USER,
+            outcome="succeeded",
+            desired_version=1,
+            actor=actor,
+            message=message,
+            created_at=at,
+        )
+        for subscriber_id, tenant_id in rows
+    )
