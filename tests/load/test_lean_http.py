@@ -51,18 +51,22 @@ async def server() -> AsyncIterator[tuple[str, list[bytes]]]:
     listener.close()
 
 
+@pytest.fixture
+async def client(server: tuple[str, list[bytes]]) -> AsyncIterator[LeanClient]:
+    url, _ = server
+    lean = LeanClient(url)
+    yield lean
+    await lean.aclose()
+
+
 async def test_requests_share_one_connection_and_answers_are_read_back(
-    server: tuple[str, list[bytes]],
+    server: tuple[str, list[bytes]], client: LeanClient
 ) -> None:
-    url, seen = server
-    client = LeanClient(url)
-    try:
-        plain = await client.get("/plain", params={"page": 2}, headers={"Authorization": "x"})
-        chunked = await client.post("/chunked", json={"a": 1}, headers={})
-        first_connection = client._writer
-        again = await client.patch("/plain", json=[1], headers={})
-    finally:
-        await client.aclose()
+    _, seen = server
+    plain = await client.get("/plain", params={"page": 2}, headers={"Authorization": "x"})
+    chunked = await client.post("/chunked", json={"a": 1}, headers={})
+    first_connection = client._writer
+    again = await client.patch("/plain", json=[1], headers={})
     assert (plain.status_code, plain.json()) == (200, {"id": 42})
     assert (chunked.status_code, chunked.json()) == (201, [1, 2])
     assert again.status_code == 200 and first_connection is not None
@@ -72,15 +76,10 @@ async def test_requests_share_one_connection_and_answers_are_read_back(
 
 
 async def test_a_refusal_raises_and_a_closed_connection_is_opened_again(
-    server: tuple[str, list[bytes]],
+    client: LeanClient,
 ) -> None:
-    url, _ = server
-    client = LeanClient(url)
-    try:
-        refused = await client.post("/refused", headers={})
-        with pytest.raises(LeanHTTPError, match="HTTP 409"):
-            refused.raise_for_status()
-        assert client._writer is None  # the server said Connection: close
-        assert (await client.get("/plain", headers={})).status_code == 200
-    finally:
-        await client.aclose()
+    refused = await client.post("/refused", headers={})
+    with pytest.raises(LeanHTTPError, match="HTTP 409"):
+        refused.raise_for_status()
+    assert client._writer is None  # the server said Connection: close
+    assert (await client.get("/plain", headers={})).status_code == 200
