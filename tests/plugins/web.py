@@ -368,14 +368,28 @@ async def paused(settings: Settings) -> AsyncIterator[None]:
     queue = Queue(SYNC_QUEUE, {"connection": settings.redis_url, "prefix": settings.queue_prefix})
     await queue.pause()
     try:
-        deadline = time.monotonic() + 30
-        while await queue.getJobCountByTypes("active"):
-            assert time.monotonic() < deadline, "a sync job stayed active 30 s after the pause"
-            await asyncio.sleep(0.05)
+        await _until_no_sync_job_active(queue)
         yield
     finally:
         await queue.resume()
         await queue.close()
+
+
+async def no_sync_job_active(settings: Settings) -> None:
+    """Until no sync job runs: a change made after it is carried by its own job (a per-router
+    run still draining would otherwise take it in its batch, and the job would find nothing)."""
+    queue = Queue(SYNC_QUEUE, {"connection": settings.redis_url, "prefix": settings.queue_prefix})
+    try:
+        await _until_no_sync_job_active(queue)
+    finally:
+        await queue.close()
+
+
+async def _until_no_sync_job_active(queue: Queue) -> None:
+    deadline = time.monotonic() + 30
+    while await queue.getJobCountByTypes("active"):
+        assert time.monotonic() < deadline, "a sync job stayed active for 30 s"
+        await asyncio.sleep(0.05)
 
 
 async def fill_new_subscriber(ui: UI, site: Site, username: str, **fields: str) -> None:

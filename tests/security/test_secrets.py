@@ -44,7 +44,7 @@ from mikrosync.web.routing import WebRoute
 from tests.helpers import SERVICE_RATES, unique
 from tests.plugins.core import TEST_SECRET_KEY, Staff, TenantFactory
 from tests.plugins.e2e import WORKER_ENV, eventually
-from tests.plugins.web import WebClient
+from tests.plugins.web import WebClient, no_sync_job_active
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -285,6 +285,9 @@ async def _drive(w: World) -> None:
     # Hotspot: the router refuses with a !trap (error, its words kept), then Retry heals it.
     # Twice: a converge that used a remembered profile checks it and tries once more after a
     # refusal; the trap left over (when the profile was checked first) is cleared below.
+    # Its own job must carry it, so that the job fails with the router's words (the Redis
+    # check below): a run of the PPPoE change still draining the router would take it instead.
+    await no_sync_job_active(w.settings)
     sim.trap_next(path="/ip/hotspot/user/add", n=2, message=TRAP_MESSAGE, category=1)
     hotspot = await w.api("POST", "/subscribers", json=body("hotspot", HOTSPOT_PW))
     await w.wait_for(hotspot["id"], "error")
