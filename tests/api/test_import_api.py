@@ -11,7 +11,7 @@ from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from mikrosync.tenants.models import Role
 from tests.helpers import make_package, make_router, make_subscriber
-from tests.plugins.core import Staff, TenantFactory
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, Staff, TenantFactory
 
 URL = "/api/v1/subscribers/import"
 CSV = """username,password,package,remote_address,expires_at
@@ -80,7 +80,9 @@ async def test_csv_body_creates_good_rows_and_pushes_their_jobs(
         f"/api/v1/subscribers/{items['dan']['id']}/events", headers=owner.headers
     )
     assert [(e["operation"], e["outcome"]) for e in events.json()] == [("addUser", "requested")]
-    queue = JobQueue(settings.redis_url or "", prefix=settings.queue_prefix)
+    queue = JobQueue(
+        settings.redis_url or "", prefix=settings.queue_prefix, timeout_s=TEST_PUSH_TIMEOUT_S
+    )
     try:
         waiting = await queue._call("getWaiting", 0, -1)
     finally:

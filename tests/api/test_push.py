@@ -14,14 +14,16 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from tests.helpers import make_router, make_subscriber
-from tests.plugins.core import Staff
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, Staff
 
 
 async def test_create_pushes_an_add_user_job(
     client: httpx.AsyncClient, owner: Staff, runtime: Runtime, settings: Settings
 ) -> None:
     created = await make_subscriber(client, owner)
-    queue = JobQueue(settings.redis_url or "", prefix=settings.queue_prefix)
+    queue = JobQueue(
+        settings.redis_url or "", prefix=settings.queue_prefix, timeout_s=TEST_PUSH_TIMEOUT_S
+    )
     try:
         waiting = await queue._call("getWaiting", 0, -1)
     finally:

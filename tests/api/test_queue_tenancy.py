@@ -22,7 +22,7 @@ from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.sync.errors import PermanentError
 from tests.helpers import make_router, make_subscriber
-from tests.plugins.core import TenantFactory, delete_prefix
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TenantFactory, delete_prefix
 from tests.plugins.jobs import running, wait_for
 
 
@@ -54,7 +54,7 @@ async def test_failed_jobs_are_shown_to_their_own_tenant_only(
         router = await make_router(http, alice)
         doomed = await make_subscriber(http, alice, router_id=router["id"])
 
-        queue = JobQueue(settings.redis_url or "", prefix=prefix)
+        queue = JobQueue(settings.redis_url or "", prefix=prefix, timeout_s=TEST_PUSH_TIMEOUT_S)
         worker = SyncWorker(
             settings.redis_url or "",
             {ADD_USER: _refuse, RECONCILE_ROUTER: _refuse},

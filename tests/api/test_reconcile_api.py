@@ -15,7 +15,7 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.sync.converge import Attempt, Outcome, converge_subscriber
 from mikrosync.tenants.models import Role
 from tests.helpers import RouterSite, make_router
-from tests.plugins.core import Staff, TenantFactory
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, Staff, TenantFactory
 
 ROUTER_PASSWORD = "router-pw"
 
@@ -82,7 +82,9 @@ async def test_reconcile_repairs_and_pushes_the_fix(
     assert site.rows("/ppp/secret", name="ghost") == []
     row = await site.status(drifted["id"])
     assert row["sync_status"] == "pending" and row["desired_version"] == 2
-    queue = JobQueue(settings.redis_url or "", prefix=settings.queue_prefix)
+    queue = JobQueue(
+        settings.redis_url or "", prefix=settings.queue_prefix, timeout_s=TEST_PUSH_TIMEOUT_S
+    )
     try:
         waiting = await queue._call("getWaiting", 0, -1)
     finally:

@@ -31,7 +31,7 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.service import find_tenant_by_slug
 from tests.plugins.cli import run_in_process
-from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
 
 # Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
 pytestmark = pytest.mark.e2e
@@ -150,7 +150,11 @@ async def test_import_csv_dry_run_then_import_reports_bad_rows(env: Env) -> None
     rows = await env.subscribers()
     assert set(rows) == {"ann", "cy"}
     assert all(row.sync_status == "pending" for row in rows.values())
-    queue = JobQueue(TEST_REDIS_URL, prefix=env.variables["MIKROSYNC_QUEUE_PREFIX"])
+    queue = JobQueue(
+        TEST_REDIS_URL,
+        prefix=env.variables["MIKROSYNC_QUEUE_PREFIX"],
+        timeout_s=TEST_PUSH_TIMEOUT_S,
+    )
     try:
         waiting = await queue._call("getWaiting", 0, -1)
     finally:

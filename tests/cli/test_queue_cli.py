@@ -14,7 +14,7 @@ import pytest
 from mikrosync.jobs.names import ADD_USER
 from mikrosync.jobs.producer import JobQueue
 from tests.plugins.cli import run_in_process
-from tests.plugins.core import TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
 
 # Tier (tests/plugins/tiers.py): the machine's Redis.
 pytestmark = pytest.mark.db
@@ -46,7 +46,7 @@ async def _run(tmp_path: Path, prefix: str, *args: str) -> subprocess.CompletedP
 
 @pytest.mark.regression
 async def test_queue_status_pause_and_resume(tmp_path: Path, prefix: str) -> None:
-    queue = JobQueue(TEST_REDIS_URL, prefix=prefix)
+    queue = JobQueue(TEST_REDIS_URL, prefix=prefix, timeout_s=TEST_PUSH_TIMEOUT_S)
     try:
         for subscriber_id in (1, 2):
             await queue.push_subscriber(ADD_USER, subscriber_id)

@@ -43,6 +43,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 # The machine's Redis (.ci/run starts it); each test session uses its own key prefix.
 TEST_REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# A queue's first call connects and loads bullmq's scripts: on a loaded 2-core machine that
+# overran the production 2 s push timeout. Queues that tests build to push or look use this;
+# tests about Redis being away build theirs with a short one.
+TEST_PUSH_TIMEOUT_S = 30.0
 PASSWORD = "Test-pass-123"
 # The `mikrosync` command as the tests' subprocesses run it (this interpreter, this checkout).
 MIKROSYNC = (sys.executable, "-m", "mikrosync")

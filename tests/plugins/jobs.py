@@ -27,6 +27,7 @@ import redis.asyncio
 
 from mikrosync.jobs import JobInfo, JobQueue, SyncWorker, redis_connection
 from mikrosync.jobs.names import SYNC_QUEUE
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S
 
 REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The probe worker script and the embedded-Redis client live beside the queue tests.
@@ -69,7 +70,7 @@ def queue_key(prefix: str, suffix: str) -> str:
 
 @pytest.fixture
 async def queue(redis_url: str, prefix: str) -> AsyncIterator[JobQueue]:
-    jobs = JobQueue(redis_url, prefix=prefix)
+    jobs = JobQueue(redis_url, prefix=prefix, timeout_s=TEST_PUSH_TIMEOUT_S)
     yield jobs
     await jobs.close()
 

@@ -15,12 +15,15 @@ import pytest
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from mikrosync.sync.converge import Outcome
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S
 from tests.plugins.sync import World
 
 
 @pytest.fixture
 async def queue(settings: Settings) -> AsyncIterator[JobQueue]:
-    jobs = JobQueue(settings.redis_url or "", prefix=settings.queue_prefix)
+    jobs = JobQueue(
+        settings.redis_url or "", prefix=settings.queue_prefix, timeout_s=TEST_PUSH_TIMEOUT_S
+    )
     yield jobs
     await jobs.close()
 

@@ -15,14 +15,14 @@ from mikrosync.jobs.handlers import build_handlers
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.jobs.worker import JobInfo
 from mikrosync.settings import Settings
-from tests.plugins.core import TEST_REDIS_URL, delete_prefix
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TEST_REDIS_URL, delete_prefix
 from tests.plugins.vouchers import VoucherSite
 
 
 @pytest.fixture
 async def queue() -> AsyncIterator[JobQueue]:
     prefix = f"vh-{uuid.uuid4().hex[:8]}"
-    jobs = JobQueue(TEST_REDIS_URL, prefix=prefix)
+    jobs = JobQueue(TEST_REDIS_URL, prefix=prefix, timeout_s=TEST_PUSH_TIMEOUT_S)
     yield jobs
     await jobs.close()
     await delete_prefix(prefix)

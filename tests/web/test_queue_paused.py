@@ -14,7 +14,7 @@ from mikrosync.app import create_app
 from mikrosync.jobs.producer import JobQueue
 from mikrosync.settings import Settings
 from tests.helpers import make_subscriber
-from tests.plugins.core import Staff, TenantFactory, delete_prefix
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, Staff, TenantFactory, delete_prefix
 from tests.plugins.web import WebClient
 
 
@@ -51,7 +51,11 @@ async def test_paused_queue_is_shown_as_paused_with_its_held_jobs(
         assert running["paused"] is False and running["held"] == 0
         assert 'id="queue-paused"' not in (await web.get("/")).text
 
-        queue = JobQueue(settings.redis_url or "", prefix=runtime.settings.queue_prefix)
+        queue = JobQueue(
+            settings.redis_url or "",
+            prefix=runtime.settings.queue_prefix,
+            timeout_s=TEST_PUSH_TIMEOUT_S,
+        )
         try:
             assert await queue.pause() is True
             for _ in range(3):
