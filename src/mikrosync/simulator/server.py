@@ -89,7 +89,10 @@ class SimRouter:
         await self.go_down()
 
     async def _drain_tasks(self) -> None:
-        tasks = list(self._tasks)
+        # A pending death's revival is cancelled too (a stopped router stays down), but not
+        # the death that is itself going down.
+        current = asyncio.current_task()
+        tasks = [task for task in (*self._tasks, *self._deaths) if task is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -202,16 +205,8 @@ class SimRouter:
 
     async def _down_for(self, down_s: float) -> None:
         await self.go_down()
-        # Tracked only now: going down cancels the tracked tasks, and this one must survive
-        # its own go_down; a stop() while it sleeps cancels it, so a stopped router stays down.
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await asyncio.sleep(down_s)
-            await self.come_up()
-        finally:
-            self._tasks.discard(task)
+        await asyncio.sleep(down_s)
+        await self.come_up()
 
     def clear_faults(self) -> None:
         """Disarm every pending fault."""
