@@ -1,6 +1,7 @@
 # One command per task. `make run` and `make test` do all the set-up they need.
-# CPython 3.12 when the machine has it (coverage is cheaper there), else python3: see the script.
-PYTHON ?= $(shell scripts/pick-python.sh)
+# The venv's interpreter. Python 3.12 makes `make test` faster (coverage through sys.monitoring,
+# below) but `serve` slower: README, "Tests". `make clean install PYTHON=python3.12` to try it.
+PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -26,8 +27,8 @@ run: install
 ## $(TEST_WORKERS) processes and print the line coverage of src/mikrosync (README, "Tests")
 TEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=15
-# On 3.12 and later coverage.py measures through sys.monitoring: a third less CPU than its
-# C tracer (which 3.11 needs; asking 3.11 for sysmon is a warning, and warnings fail the tests).
+# On 3.12 and later coverage.py measures through sys.monitoring, a third less CPU than its C
+# tracer; 3.11 has only the tracer (asking it for sysmon is a warning: warnings fail the tests).
 test: install services
 	COVERAGE_CORE=$$($(BIN)/python -c 'import sys; print("sysmon" if sys.version_info >= (3, 12) else "ctrace")') \
 		$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term
