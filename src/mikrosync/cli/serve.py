@@ -54,7 +54,7 @@ def serve(
     # Imported here, not at the top: every other command (and `--help`) would pay for them.
     import uvicorn
 
-    from mikrosync.app import create_app
+    from mikrosync.app import create_app, long_lived
     from mikrosync.cli.serve_workers import run_workers
 
     settings = settings_or_exit(announce=True)
@@ -71,7 +71,7 @@ def serve(
     # 127.0.0.1.
     if count == 1:
         # log_config=None: uvicorn logs through our handler (JSON lines when asked for).
-        app = create_app(settings)
+        app = long_lived(create_app(settings))
         uvicorn.run(
             app, host=host, port=port, log_config=None, log_level=log_level, proxy_headers=False
         )
