@@ -45,6 +45,13 @@ class LeanClient:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
+    @property
+    def local_port(self) -> int | None:
+        """This client's end of its open connection (which `serve` process holds the other)."""
+        if self._writer is None:
+            return None
+        return int(self._writer.get_extra_info("sockname")[1])
+
     async def get(
         self, path: str, *, params: dict[str, Any] | None = None, headers: dict[str, str]
     ) -> LeanResponse:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import func, select
 
 from mikrosync.runtime import Runtime
@@ -82,6 +83,7 @@ class Sample:
     kind: str
     op: str
     status: int
+    client: int = -1
 
 
 @dataclass
@@ -96,6 +98,10 @@ class Results:
     subscribers_at_end: int = 0
     solo_ms: dict[str, float] = field(default_factory=dict)
     """One client alone, before the load: median milliseconds per request, by request."""
+    client_ports: dict[int, int] = field(default_factory=dict)
+    """Load client -> its connection's local port."""
+    port_process: dict[int, int] = field(default_factory=dict)
+    """A client's local port -> the pid of the `serve` process holding that connection."""
 
 
 class Processes:
@@ -271,8 +277,10 @@ async def _client_loop(
             made += 1
         elapsed = time.monotonic() - began
         results.samples.append(
-            Sample(began - start, elapsed * 1000, "write" if write else "read", op, status)
+            Sample(began - start, elapsed * 1000, "write" if write else "read", op, status, client)
         )
+        if isinstance(site.http, LeanClient) and site.http.local_port is not None:
+            results.client_ports[client] = site.http.local_port
         if status and not 200 <= status < 300:
             results.errors[f"{op}: {status}"] += 1
 
@@ -326,8 +334,22 @@ async def sample_rss(
 ) -> None:
     while not stop.is_set():
         results.rss.append((time.monotonic() - start, rss_mib(pids[0]), rss_mib(pids[1])))
+        if not results.port_process and time.monotonic() - start > 10:
+            results.port_process = serving_processes(pids[0])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def serving_processes(serve_pid: int) -> dict[int, int]:
+    """Client port -> pid of the `serve` worker process holding that connection (the
+    clients keep their connections, so which process serves a client is fixed once made)."""
+    held: dict[int, int] = {}
+    for child in psutil.Process(serve_pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            for connection in child.net_connections(kind="tcp"):
+                if connection.raddr and connection.status == psutil.CONN_ESTABLISHED:
+                    held[connection.raddr.port] = child.pid
+    return held
 
 
 async def drain(runtime: Runtime, results: Results, timeout: float = 120) -> None:
@@ -515,11 +537,42 @@ def summary(results: Results, options: Options, rows: list[dict[str, float]]) ->
             f"| {name} | {len(values)} | {percentile(values, 0.5):.0f} | "
             f"{percentile(values, 0.99):.0f} |"
         )
+    lines += by_process(results)
     if results.errors:
         lines += ["", "Errors: " + ", ".join(f"{k} x{n}" for k, n in results.errors.items())]
         lines += [f"- `{example}`" for example in results.error_examples]
     lines += ["", "![latency, throughput and RSS over time](load.png)", ""]
     return "\n".join(lines)
+
+
+def by_process(results: Results) -> list[str]:
+    """Each `serve` process's clients and their latency: an uneven split of the connections
+    shows as one process's clients waiting longer."""
+    process_of = {
+        client: results.port_process[port]
+        for client, port in results.client_ports.items()
+        if port in results.port_process
+    }
+    if not process_of:
+        return []
+    latencies: dict[int, list[float]] = {}
+    for sample in results.samples:
+        if sample.client in process_of:
+            latencies.setdefault(process_of[sample.client], []).append(sample.ms)
+    clients = Counter(process_of.values())
+    lines = [
+        "",
+        "By `serve` process (the clients keep their connections):",
+        "",
+        "| process | clients | requests | p50 (ms) | p99 (ms) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for number, (pid, values) in enumerate(sorted(latencies.items()), start=1):
+        lines.append(
+            f"| {number} (pid {pid}) | {clients[pid]} | {len(values)} | "
+            f"{percentile(values, 0.5):.0f} | {percentile(values, 0.99):.0f} |"
+        )
+    return lines
 
 
 def plot(results: Results, rows: list[dict[str, float]], path: Path) -> None:
