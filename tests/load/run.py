@@ -112,9 +112,11 @@ class Processes:
         self.logs = logs
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, nice: int = 0) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         command = [sys.executable, "-m", "mikrosync", *args]
+        if nice:
+            command = ["nice", "-n", str(nice), *command]
         process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.started.append(process)
         return process
@@ -340,6 +342,15 @@ async def sample_rss(
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
+def worker_nice() -> int:
+    """The niceness the deployment runs `mikrosync worker` at: the systemd unit's `Nice=`."""
+    unit = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "mikrosync-worker@.service"
+    for line in unit.read_text().splitlines():
+        if line.startswith("Nice="):
+            return int(line.removeprefix("Nice="))
+    return 0
+
+
 def serving_processes(serve_pid: int) -> dict[int, int]:
     """Client port -> pid of the `serve` worker process holding that connection (the
     clients keep their connections, so which process serves a client is fixed once made)."""
@@ -398,7 +409,7 @@ async def run(options: Options) -> Results:
         ports = [int(line.rsplit(":", 1)[1]) for line in lines]
         port = free_port()
         serve = processes.start("serve", "serve", "--port", str(port))
-        worker = processes.start("worker", "worker")
+        worker = processes.start("worker", "worker", nice=worker_nice())
         base = f"http://127.0.0.1:{port}"
         await wait_ready(base)
         site = await set_up(options, runtime, base, ports)
@@ -492,7 +503,8 @@ def summary(results: Results, options: Options, rows: list[dict[str, float]]) ->
         f"{options.write_share:.0%} writes; {options.routers} simulated routers "
         f"({options.router_latency_ms:.0f} ms RTT), {options.subscribers} subscribers at the "
         "start; one `mikrosync serve` (its default: one uvicorn process per core) and one "
-        "`mikrosync worker`, PostgreSQL, Redis; "
+        f"`mikrosync worker` (at niceness {worker_nice()}, as deploy/systemd runs it), "
+        "PostgreSQL, Redis; "
         f"{os.cpu_count()} CPU cores shared by all of it and the clients.",
         "",
         "| | value |",
