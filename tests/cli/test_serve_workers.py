@@ -5,6 +5,7 @@ and on PostgreSQL with the machine's Redis. What one process writes, every proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from mikrosync.cli.serve import default_workers
-from mikrosync.cli.serve_workers import TcpConfig
+from mikrosync.cli.serve_workers import listening_sockets
 from mikrosync.db import migrate
 from tests.plugins.core import (
     MIKROSYNC,
@@ -86,13 +87,12 @@ def _worker_processes(parent: int) -> list[int]:
     return found
 
 
-async def test_every_connection_of_the_shared_socket_has_tcp_nodelay() -> None:
-    """The socket the worker processes share is bound by us (`cli/serve_workers.py`), so that
+async def test_every_connection_of_the_listening_sockets_has_tcp_nodelay() -> None:
+    """The worker processes' sockets are bound by us (`cli/serve_workers.py`), so that
     asyncio turns Nagle's algorithm off on each accepted connection: with uvicorn's own, every
     keep-alive request after the first waited ~45 ms for the client's delayed ACK."""
-    listener = TcpConfig(
-        "mikrosync.app:app_from_environment", host="127.0.0.1", port=0
-    ).bind_socket()
+    listener, other = listening_sockets("127.0.0.1", 0, 2, backlog=16)
+    other.close()
     accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     class Probe(asyncio.Protocol):
@@ -109,6 +109,31 @@ async def test_every_connection_of_the_shared_socket_has_tcp_nodelay() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_connections_are_spread_over_one_socket_per_process() -> None:
+    """One socket per process on one port: the kernel hands each new connection to one of
+    them (a shared socket let the first process to wake take a whole burst)."""
+    sockets = listening_sockets("127.0.0.1", 0, 2, backlog=256)
+    port = sockets[0].getsockname()[1]
+    assert [sock.getsockname()[1] for sock in sockets] == [port, port]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    try:
+        accepted = []
+        for sock in sockets:
+            sock.setblocking(False)
+            count = 0
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    sock.accept()[0].close()
+                    count += 1
+            accepted.append(count)
+    finally:
+        for client in clients + sockets:
+            client.close()
+    assert sum(accepted) == 200
+    # A fair hash over 200 connections: 100 each, give or take (5 standard deviations ~ 35).
+    assert min(accepted) >= 65, accepted
 
 
 def test_the_default_is_one_worker_per_core() -> None:

@@ -512,6 +512,8 @@ def summary(results: Results, options: Options, rows: list[dict[str, float]]) ->
         f"| requests | {total} ({total / options.duration:.0f}/s) |",
         f"| reads / writes | {len(reads)} / {len(writes)} |",
         f"| **errors** (non-2xx or transport) | **{sum(results.errors.values())}** |",
+        f"| latency of every request p50 / p99 | {percentile(reads + writes, 0.5):.0f} / "
+        f"{percentile(reads + writes, 0.99):.0f} ms |",
         f"| read latency p50 / p99 | {percentile(reads, 0.5):.0f} / "
         f"{percentile(reads, 0.99):.0f} ms |",
         f"| write latency p50 / p99 | {percentile(writes, 0.5):.0f} / "
