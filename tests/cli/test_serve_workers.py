@@ -136,6 +136,38 @@ def test_connections_are_spread_over_one_socket_per_process() -> None:
     assert min(accepted) >= 65, accepted
 
 
+def test_a_port_already_listened_on_is_refused() -> None:
+    """Even by another set of SO_REUSEPORT sockets (a `serve` left running), which would
+    otherwise share the port with the new one without a word."""
+    first = listening_sockets("127.0.0.1", 0, 2, backlog=16)
+    try:
+        with pytest.raises(OSError):
+            listening_sockets("127.0.0.1", first[0].getsockname()[1], 2, backlog=16)
+    finally:
+        for sock in first:
+            sock.close()
+
+
+@pytest.mark.e2e  # tier (tests/plugins/tiers.py): runs `mikrosync serve`
+def test_serve_says_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+        done = subprocess.run(
+            [*MIKROSYNC, "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=env | {"MIKROSYNC_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_the_default_is_one_worker_per_core() -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
 

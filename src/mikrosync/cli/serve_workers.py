@@ -25,8 +25,16 @@ from uvicorn.supervisors import Multiprocess
 
 
 def listening_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
-    """`count` listening TCP sockets on one port (0: a free one, the same for all)."""
+    """`count` listening TCP sockets on one port (0: a free one, the same for all).
+
+    Raises OSError if the port is taken, even by another program's SO_REUSEPORT sockets
+    (a `serve` left running): those would otherwise share the port with ours, silently.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
     sockets: list[socket.socket] = []
     for _ in range(count):
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -84,6 +92,12 @@ class SocketPerProcess(Multiprocess):
 def run_workers(app: str, **options: Any) -> None:
     """`uvicorn.run(app, workers=N, ...)`, with a listening socket per worker process."""
     config = uvicorn.Config(app, **options)
-    sockets = listening_sockets(config.host, config.port, config.workers, config.backlog)
+    try:
+        sockets = listening_sockets(config.host, config.port, config.workers, config.backlog)
+    except OSError as exc:
+        raise SystemExit(
+            f"mikrosync serve: cannot listen on {config.host}:{config.port}: {exc.strerror}"
+            " (is another server running on that port? choose one with --port)"
+        ) from exc
     with contextlib.suppress(KeyboardInterrupt):
         SocketPerProcess(config, sockets).run()
