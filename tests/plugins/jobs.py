@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -27,9 +26,8 @@ import redis.asyncio
 
 from mikrosync.jobs import JobInfo, JobQueue, SyncWorker, redis_connection
 from mikrosync.jobs.names import SYNC_QUEUE
-from tests.plugins.core import TEST_PUSH_TIMEOUT_S
+from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TEST_REDIS_URL
 
-REDIS_URL = os.environ.get("MIKROSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The probe worker script and the embedded-Redis client live beside the queue tests.
 HERE = Path(__file__).resolve().parents[1] / "jobs"
 # Short enough that a killed worker's job is recovered in about 1.5 s.
@@ -39,7 +37,7 @@ TEST_STALLED_MS = 500
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return REDIS_URL
+    return TEST_REDIS_URL
 
 
 @pytest.fixture

@@ -41,7 +41,6 @@ def listening_sockets(host: str, port: int, count: int, backlog: int) -> list[so
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        port = sock.getsockname()[1]
         sock.listen(backlog)
         sock.set_inheritable(True)
         sockets.append(sock)
