@@ -16,9 +16,18 @@ from mikrosync.settings import Settings
 from mikrosync.sync.converge import lease_s
 from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess, eventually
 
+# Router commands time out after 1 s here (2 s in the other modules): the killed worker's
+# lease, which the test waits out, is 2 x 1 + 12 x 1 + 10 = 24 s instead of 36 s.
+RECOVERY_ENV = {"MIKROSYNC_ROUTER_COMMAND_TIMEOUT_S": "1"}
 WORKER_SETTINGS = Settings.model_validate(
-    {name.removeprefix("MIKROSYNC_").lower(): value for name, value in WORKER_ENV.items()}
+    {
+        name.removeprefix("MIKROSYNC_").lower(): value
+        for name, value in (WORKER_ENV | RECOVERY_ENV).items()
+    }
 )
+# Each router reply of the killed run takes this long, well inside the 1 s command timeout:
+# the run is still talking to the router when the test sees it syncing and kills the worker.
+SERVICE_TIME_MS = 600
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +36,11 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = embedded_redis(tmp_path_factory.mktemp("private-redis"))
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def worker_env() -> dict[str, str]:
+    return RECOVERY_ENV
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +67,7 @@ async def test_flushall_with_pending_rows_is_healed_by_the_sweeper(
 async def test_killed_worker_job_runs_again(
     site: Site, workers: Callable[..., WorkerProcess], worker: WorkerProcess
 ) -> None:
-    site.sim.set_service_time(1500)
+    site.sim.set_service_time(SERVICE_TIME_MS)
     created = await site.subscriber(username="survivor")
 
     async def syncing() -> bool:

@@ -74,7 +74,13 @@ async def e2e_settings(
 class WorkerProcess:
     """A real `mikrosync worker` subprocess."""
 
-    def __init__(self, settings: Settings, log_path: Path, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        concurrency: int = 4,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
         env |= WORKER_ENV | {
             "MIKROSYNC_DATA_DIR": str(settings.data_dir),
@@ -83,6 +89,7 @@ class WorkerProcess:
             "MIKROSYNC_QUEUE_PREFIX": settings.queue_prefix,
             "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,
         }
+        env |= extra_env or {}
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
@@ -112,15 +119,22 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="module")
+def worker_env() -> dict[str, str]:
+    """Settings of the module's workers on top of WORKER_ENV (a module may override this)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def workers(
-    e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    e2e_settings: Settings, worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., WorkerProcess]]:
     """Factory of worker subprocesses; all are stopped at the end of the module."""
     started: list[WorkerProcess] = []
     log_dir = tmp_path_factory.mktemp("worker-logs")
 
     def start(concurrency: int = 4) -> WorkerProcess:
-        worker = WorkerProcess(e2e_settings, log_dir / f"worker-{len(started)}.log", concurrency)
+        log_path = log_dir / f"worker-{len(started)}.log"
+        worker = WorkerProcess(e2e_settings, log_path, concurrency, worker_env)
         started.append(worker)
         return worker
 
