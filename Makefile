@@ -5,11 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Trust auth ignores the password; a server that scripts/ensure-services.sh installed uses it.
 # Some machines set PYTHONDONTWRITEBYTECODE=1: then every test process and every mikrosync
 # subprocess of the tests compiles our modules again, and pytest rewrites every test module's
 # asserts again; with bytecode cached, pytest's collection takes half the time.
 unexport PYTHONDONTWRITEBYTECODE
+# Trust auth ignores the password; a server that scripts/ensure-services.sh installed uses it.
 export MIKROSYNC_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres:mikrosync-test@127.0.0.1:5432/postgres
 
 .PHONY: install run test test-fast lint fmt typecheck services check clean
