@@ -30,7 +30,8 @@ run: install
 ## Install, start PostgreSQL and Redis if needed, run the whole test suite (all tiers) on
 ## $(TEST_WORKERS) processes and print the line coverage of src/mikrosync (README, "Tests")
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=15
+PYTEST_DIST := --dist loadgroup --durations=15
+PYTEST_PARALLEL := -n $(TEST_WORKERS) $(PYTEST_DIST)
 # On 3.12 and later coverage.py measures through sys.monitoring, a third less CPU than its C
 # tracer; 3.11 has only the tracer (asking it for sysmon is a warning: warnings fail the tests).
 test: install services
@@ -42,7 +43,7 @@ test: install services
 ## 2 processes): 3 processes finish sooner here; 4 do not (README, "Tests").
 FAST_WORKERS ?= 3
 test-fast: install services
-	$(BIN)/pytest -n $(FAST_WORKERS) --dist loadgroup --durations=15 -m "unit or db"
+	$(BIN)/pytest -n $(FAST_WORKERS) $(PYTEST_DIST) -m "unit or db"
 
 services:
 	bash scripts/ensure-services.sh

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from mikrosync.runtime import Runtime
 from mikrosync.settings import Settings
 from mikrosync.subscribers.models import Subscriber
 from tests.chaos.infra import free_port, wait_ready
-from tests.plugins.core import MIKROSYNC, TEST_SECRET_KEY
+from tests.plugins.core import MIKROSYNC, TEST_SECRET_KEY, environ_without_settings
 
 HOOK_ENV = "MIKROSYNC_CHAOS_CRASH_FLAG"
 
@@ -51,7 +50,7 @@ class CrashingApi:
         self._lock = asyncio.Lock()
 
     def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+        env = environ_without_settings()
         return env | {
             "MIKROSYNC_DATA_DIR": str(self.settings.data_dir),
             "MIKROSYNC_DATABASE_URL": self.settings.resolved_database_url,

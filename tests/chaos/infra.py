@@ -8,7 +8,6 @@ deduplication key (the harshest restart there is).
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import socket
@@ -23,7 +22,12 @@ import redis.asyncio
 from mikrosync.db import migrate
 from mikrosync.settings import Settings
 from tests.chaos.profiles import Backend
-from tests.plugins.core import TEST_SECRET_KEY, _create_postgres_database, _drop_postgres_database
+from tests.plugins.core import (
+    TEST_SECRET_KEY,
+    _create_postgres_database,
+    _drop_postgres_database,
+    environ_without_settings,
+)
 from tests.plugins.e2e import WORKER_ENV as E2E_WORKER_ENV
 
 # The e2e tests' fast sync knobs (every recovery path finishes within seconds), and:
@@ -146,7 +150,7 @@ class WorkerProcess:
         self._killed = False
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+        env = environ_without_settings()
         return (
             env
             | WORKER_ENV

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.plugins.core import MIKROSYNC
+from tests.plugins.core import MIKROSYNC, environ_without_settings
 
 # Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
 pytestmark = pytest.mark.e2e
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def _run(
     cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    clean = environ_without_settings()
     return subprocess.run(
         [*MIKROSYNC, *args],
         cwd=cwd,
@@ -97,7 +96,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_serve_answers_health_and_api(tmp_path: Path) -> None:
     port = _free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    clean = environ_without_settings()
     server = subprocess.Popen(
         [*MIKROSYNC, "serve", "--port", str(port)],
         cwd=tmp_path,

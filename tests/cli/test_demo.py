@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.plugins.core import free_port
+from tests.plugins.core import environ_without_settings, free_port
 
 # Tier (tests/plugins/tiers.py): runs `mikrosync demo` as a subprocess.
 pytestmark = pytest.mark.e2e
@@ -17,7 +16,7 @@ UNTIL_SYNCED = ("--exit-when-synced", "--exit-after", "60")
 
 
 def _demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    env = environ_without_settings()
     return subprocess.run(
         [sys.executable, "-m", "mikrosync", "demo", "--port", str(free_port()), *args],
         cwd=cwd,

@@ -8,7 +8,6 @@ the subprocess is started from a thread to keep the simulator's event loop servi
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import uuid
@@ -31,7 +30,13 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber
 from mikrosync.tenants.service import find_tenant_by_slug
 from tests.plugins.cli import run_in_process
-from tests.plugins.core import TEST_PUSH_TIMEOUT_S, TEST_REDIS_URL, TEST_SECRET_KEY, delete_prefix
+from tests.plugins.core import (
+    TEST_PUSH_TIMEOUT_S,
+    TEST_REDIS_URL,
+    TEST_SECRET_KEY,
+    delete_prefix,
+    environ_without_settings,
+)
 
 # Tier (tests/plugins/tiers.py): runs the CLI as a subprocess.
 pytestmark = pytest.mark.e2e
@@ -40,7 +45,7 @@ ROUTER_PASSWORD = "router-pw"
 
 
 def mikrosync(cwd: Path, variables: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    clean = environ_without_settings()
     return subprocess.run(
         [sys.executable, "-m", "mikrosync", *args],
         cwd=cwd,

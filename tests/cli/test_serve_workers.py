@@ -27,6 +27,7 @@ from tests.plugins.core import (
     _create_postgres_database,
     _drop_postgres_database,
     delete_prefix,
+    environ_without_settings,
 )
 
 PASSWORD = "Workers-pass-123"
@@ -46,7 +47,7 @@ def _free_port() -> int:
 async def environment(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[dict[str, str]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    clean = environ_without_settings()
     env = clean | {"MIKROSYNC_DATA_DIR": str(tmp_path / "data")}
     if request.param == "embedded":
         yield env
@@ -154,7 +155,7 @@ def test_serve_says_the_port_is_taken(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+        env = environ_without_settings()
         done = subprocess.run(
             [*MIKROSYNC, "serve", "--port", str(port), "--workers", "2"],
             cwd=tmp_path,

@@ -49,7 +49,7 @@ from tests.chaos.infra import (
     wait_ready,
 )
 from tests.load.lean_http import LeanClient
-from tests.plugins.core import TEST_SECRET_KEY
+from tests.plugins.core import TEST_SECRET_KEY, environ_without_settings
 
 HERE = Path(__file__).parent
 # A run artefact: build/ is git-ignored.
@@ -389,7 +389,7 @@ async def run(options: Options) -> Results:
     settings = Settings(
         data_dir=run_dir / "data", database_url=url, secret_key=TEST_SECRET_KEY, redis_url=redis.url
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")} | {
+    env = environ_without_settings() | {
         "MIKROSYNC_DATA_DIR": str(settings.data_dir),
         "MIKROSYNC_DATABASE_URL": url,
         "MIKROSYNC_REDIS_URL": redis.url,

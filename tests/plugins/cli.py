@@ -34,6 +34,7 @@ from tests.plugins.core import (
     TEST_SECRET_KEY,
     Staff,
     delete_prefix,
+    environ_without_settings,
     login,
 )
 
@@ -117,7 +118,7 @@ async def cli(tmp_path: Path) -> AsyncIterator[CliSite]:
         redis_url=TEST_REDIS_URL,
         queue_prefix=f"cli-{uuid.uuid4().hex[:10]}",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")} | {
+    env = environ_without_settings() | {
         "MIKROSYNC_DATA_DIR": str(settings.data_dir),
         "MIKROSYNC_DATABASE_URL": url,
         "MIKROSYNC_SECRET_KEY": TEST_SECRET_KEY,

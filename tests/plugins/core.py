@@ -52,6 +52,12 @@ PASSWORD = "Test-pass-123"
 MIKROSYNC = (sys.executable, "-m", "mikrosync")
 
 
+def environ_without_settings() -> dict[str, str]:
+    """This process's environment without its MIKROSYNC_ settings: a subprocess started with it
+    takes only the settings its test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (the OS picks it, so parallel workers never collide)."""
     with socket.socket() as probe:

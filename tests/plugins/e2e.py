@@ -6,7 +6,6 @@ tests' rows)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from tests.plugins.core import (
     _create_postgres_database,
     _drop_postgres_database,
     delete_prefix,
+    environ_without_settings,
 )
 
 # Fast sync knobs, so recovery paths finish in seconds.
@@ -81,7 +81,7 @@ class WorkerProcess:
         concurrency: int = 4,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+        env = environ_without_settings()
         env |= WORKER_ENV | {
             "MIKROSYNC_DATA_DIR": str(settings.data_dir),
             "MIKROSYNC_DATABASE_URL": settings.resolved_database_url,

@@ -10,7 +10,6 @@ browser tests' `site` is in tests/web/conftest.py (tests/e2e has its own).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import socket
 import subprocess
@@ -32,7 +31,7 @@ from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.runtime import Runtime
 from mikrosync.settings import ENV_PREFIX, Settings
 from mikrosync.tenants.models import Role
-from tests.plugins.core import MIKROSYNC, PASSWORD, Staff, TenantFactory
+from tests.plugins.core import MIKROSYNC, PASSWORD, Staff, TenantFactory, environ_without_settings
 from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess
 
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
@@ -171,7 +170,7 @@ class ServerProcess:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+        env = environ_without_settings()
         env |= WORKER_ENV | settings_env(settings) | {f"{ENV_PREFIX}LOG_LEVEL": "WARNING"}
         env |= extra_env or {}
         self.log_path = log_path

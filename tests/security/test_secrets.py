@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -42,7 +41,7 @@ from mikrosync.simulator.testing import running_router
 from mikrosync.subscribers.models import Subscriber, SyncEvent
 from mikrosync.web.routing import WebRoute
 from tests.helpers import SERVICE_RATES, unique
-from tests.plugins.core import TEST_SECRET_KEY, Staff, TenantFactory
+from tests.plugins.core import TEST_SECRET_KEY, Staff, TenantFactory, environ_without_settings
 from tests.plugins.e2e import WORKER_ENV, eventually
 from tests.plugins.web import WebClient, no_sync_job_active
 
@@ -140,7 +139,7 @@ class World:
 
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     """A real `mikrosync worker`, logging JSON at DEBUG level (the most it ever says)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIKROSYNC_")}
+    env = environ_without_settings()
     env |= WORKER_ENV | {
         "MIKROSYNC_LOG_LEVEL": "DEBUG",
         "MIKROSYNC_DATA_DIR": str(settings.data_dir),
