@@ -20,6 +20,7 @@ import pytest
 from mikrosync.cli.serve import default_workers
 from mikrosync.cli.serve_workers import listening_sockets
 from mikrosync.db import migrate
+from tests.plugins.cli import run_in_process
 from tests.plugins.core import (
     MIKROSYNC,
     TEST_REDIS_URL,
@@ -28,19 +29,11 @@ from tests.plugins.core import (
     _drop_postgres_database,
     delete_prefix,
     environ_without_settings,
+    free_port,
 )
 
 PASSWORD = "Workers-pass-123"
 WORKERS = 2
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(params=["embedded", "postgresql"])
@@ -66,9 +59,9 @@ async def environment(
 
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
-    done = subprocess.run(
-        [*MIKROSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    """A set-up step, run in this process: what is under test is `serve`, started below."""
+    settings = {key: value for key, value in env.items() if key.startswith("MIKROSYNC_")}
+    done = run_in_process(cwd, *args, env=settings)
     assert done.returncode == 0, done.stderr
 
 
@@ -185,7 +178,7 @@ def test_serve_with_workers_shares_one_database_and_redis(
         env, tmp_path, "user", "create", "--tenant", "acme", "--email", "ops@acme.test",
         "--role", "owner", "--password", PASSWORD,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*MIKROSYNC, "serve", "--port", str(port), "--workers", str(WORKERS)],
         cwd=tmp_path,

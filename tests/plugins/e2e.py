@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,12 +49,11 @@ WORKER_ENV = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def e2e_settings(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Settings]:
-    data_dir = tmp_path_factory.mktemp("e2e")
-    if request.param == "sqlite":
+@asynccontextmanager
+async def e2e_database(backend: str, data_dir: Path) -> AsyncIterator[Settings]:
+    """Settings of a migrated database of its own ("sqlite" or "postgresql") and a queue
+    prefix of its own; both are removed afterwards."""
+    if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{data_dir / 'e2e.db'}"
     else:
         url = await _create_postgres_database()
@@ -67,8 +67,16 @@ async def e2e_settings(
         queue_prefix=prefix,
     )
     await delete_prefix(prefix)
-    if request.param == "postgresql":
+    if backend == "postgresql":
         await _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def e2e_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Settings]:
+    async with e2e_database(request.param, tmp_path_factory.mktemp("e2e")) as settings:
+        yield settings
 
 
 class WorkerProcess:

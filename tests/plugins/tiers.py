@@ -15,7 +15,8 @@ and adds none. More than one tier on a test is an error.
 
 With `pytest -n N --dist loadgroup` (what `make test` runs), the tests that share a module's
 expensive fixtures (worker and server subprocesses, a database of their own) are put in one
-xdist group per module and backend, so those processes start on one worker, not on every one.
+xdist group per module and backend, so those processes start on one worker, not on every one;
+the modules that share a session's processes (SHARED_BY_MODULES) form one group per backend.
 The modules that run them on PostgreSQL share POSTGRES_LANES groups (modules in turn, in
 collection order): each such module holds a few dozen connections (worker and server
 processes, their pools), and more of them at once than that exhausts a stock server's
@@ -36,6 +37,9 @@ E2E_FIXTURES = frozenset(
 )
 DB_FIXTURES = frozenset({"database_url", "fresh_url", "redis_url"})
 POSTGRES_LANES = 2
+# Session fixtures whose processes serve many modules: their modules form one group per backend
+# (tests/web/conftest.py: one server and worker for every browser module).
+SHARED_BY_MODULES = {"browser_stacks": "tests/web (browser stacks)"}
 
 
 def _tier(item: pytest.Item) -> str:
@@ -72,6 +76,9 @@ def _group(item: pytest.Item) -> tuple[str, str] | None:
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
     backend = "-".join(str(params[name]) for name in scoped if name in params)
+    shared = [SHARED_BY_MODULES[name] for name in item.fixturenames if name in SHARED_BY_MODULES]
+    if shared:
+        return shared[0], backend
     return item.path.relative_to(item.config.rootpath).as_posix(), backend
 
 

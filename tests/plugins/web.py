@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,7 +30,14 @@ from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.runtime import Runtime
 from mikrosync.settings import ENV_PREFIX, Settings
 from mikrosync.tenants.models import Role
-from tests.plugins.core import MIKROSYNC, PASSWORD, Staff, TenantFactory, environ_without_settings
+from tests.plugins.core import (
+    MIKROSYNC,
+    PASSWORD,
+    Staff,
+    TenantFactory,
+    environ_without_settings,
+    free_port,
+)
 from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess
 
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
@@ -147,13 +153,6 @@ async def web(
 
 
 # -- browser tests: a real server process --------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

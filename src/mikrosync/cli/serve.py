@@ -8,13 +8,14 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from mikrosync.cli.common import fail, settings_or_exit
-from mikrosync.db import migrate as migrations
 from mikrosync.logs import setup_logging
 from mikrosync.settings import Settings
 
 
 def _prepare_database(settings: Settings) -> None:
     """Migrate the embedded database; refuse to start on an external one that is behind."""
+    from mikrosync.db import migrate as migrations  # Alembic: as in cli/db.py
+
     url = settings.resolved_database_url
     try:
         if settings.is_embedded_database:

