@@ -85,7 +85,10 @@ def _group(item: pytest.Item) -> tuple[str, str] | None:
 def _group_names(items: list[pytest.Item]) -> dict[tuple[str, str], str]:
     groups = dict.fromkeys(group for item in items if (group := _group(item)) is not None)
     postgres = [module for module, backend in groups if backend == "postgresql"]
-    names = {(module, backend): f"{module}[{backend}]" for module, backend in groups}
+    # Not "module[backend]": xdist's loadgroup takes a node id that ends in "]" after its "@"
+    # for a parametrized test without a group, and ran each such test as its own unit, on any
+    # process, each process starting the module's worker and server for it.
+    names = {(module, backend): f"{module} on {backend}" for module, backend in groups}
     for number, module in enumerate(postgres):
         names[(module, "postgresql")] = f"postgresql-lane-{number % POSTGRES_LANES}"
     return names
