@@ -24,12 +24,13 @@ import pytest
 from bullmq import Queue
 from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
+from sqlalchemy import update
 
 from mikrosync.app import create_app
 from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.runtime import Runtime
 from mikrosync.settings import ENV_PREFIX, Settings
-from mikrosync.tenants.models import Role
+from mikrosync.tenants.models import Role, Tenant
 from tests.plugins.core import (
     MIKROSYNC,
     PASSWORD,
@@ -236,11 +237,18 @@ async def browser_owner(
     server: ServerProcess,
     e2e_settings: Settings,
 ) -> AsyncIterator[Staff]:
-    """The owner of a tenant of the browser tests, logged in to the real server's API."""
+    """The owner of a tenant of the browser tests, logged in to the real server's API. The
+    tenant is made inactive after the module: its routers (their simulators gone with their
+    tests) leave the worker's health checks and periodic reconciliation, which a worker
+    shared by later modules would otherwise keep running every second."""
     runtime = Runtime.build(e2e_settings)
     async with httpx.AsyncClient(base_url=server.url) as http:
         factory = TenantFactory(runtime=runtime, client=http)
-        yield await factory.staff(await factory.tenant())
+        tenant_id = await factory.tenant()
+        yield await factory.staff(tenant_id)
+    async with runtime.sessionmaker() as session:
+        await session.execute(update(Tenant).where(Tenant.id == tenant_id).values(is_active=False))
+        await session.commit()
     await runtime.close()
 
 

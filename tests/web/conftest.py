@@ -2,9 +2,10 @@
 
 Every browser module of a test process shares one database, one `mikrosync worker` and one
 `mikrosync serve` per backend: starting them costs ~10 CPU-seconds under coverage, once per
-module before. Each module still gets its own tenant (`browser_owner`) and each test its own
-router, so no test sees another's rows; tests/plugins/tiers.py puts these modules in one xdist
-group per backend, so the processes start on one test process only.
+module before. Each module still gets its own tenant (`browser_owner`, retired at the end of
+the module so the worker stops checking its routers) and each test its own router, so no test
+sees another's rows; tests/plugins/tiers.py puts these modules in one xdist group per
+backend, so the processes start on one test process only.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class BrowserStacks:
         return next(stack for stack in self._stacks.values() if stack.settings is settings)
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped once this process has run the browser modules (one xdist group), not
+# left checking routers for the rest of the session.
+@pytest.fixture(scope="package")
 async def browser_stacks(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[BrowserStacks]:
