@@ -40,13 +40,6 @@ POSTGRES_LANES = 2
 # Session fixtures whose processes serve many modules: their modules form one group per backend
 # (tests/web/conftest.py: one server and worker for every browser module).
 SHARED_BY_MODULES = {"browser_stacks": "tests/web (browser stacks)"}
-# Tests that mostly wait on timers (an operation rate, a sync interval): one group, run one
-# after the other, so two of them never leave both processes idle at once (vmstat: the chaos
-# run and the demo beside each other left the 2 CPUs 60-75 % idle for half a minute).
-WAITING_ON_TIMERS = (
-    "tests/chaos/test_chaos.py::test_chaos",
-    "tests/cli/test_demo.py::test_demo_reaches_all_synced_and_exits_0",
-)
 
 
 def _tier(item: pytest.Item) -> str:
@@ -110,10 +103,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid}: more than one tier marker: {sorted(own)}")
         if not own:
             item.add_marker(getattr(pytest.mark, _tier(item)))
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
         group = _group(item)
-        if group is not None:
+        if group is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(names[group]))
-        elif item.nodeid.startswith(WAITING_ON_TIMERS):
-            item.add_marker(pytest.mark.xdist_group("tests that wait on timers"))
