@@ -16,7 +16,7 @@ and adds none. More than one tier on a test is an error.
 With `pytest -n N --dist loadgroup` (what `make test` runs), the tests that share a module's
 expensive fixtures (worker and server subprocesses, a database of their own) are put in one
 xdist group per module and backend, so those processes start on one worker, not on every one;
-the modules that share a session's processes (SHARED_BY_MODULES) form one group per backend.
+the modules that share a package's processes (SHARED_BY_MODULES) form one group per backend.
 The modules that run them on PostgreSQL share POSTGRES_LANES groups (modules in turn, in
 collection order): each such module holds a few dozen connections (worker and server
 processes, their pools), and more of them at once than that exhausts a stock server's
@@ -37,7 +37,7 @@ E2E_FIXTURES = frozenset(
 )
 DB_FIXTURES = frozenset({"database_url", "fresh_url", "redis_url"})
 POSTGRES_LANES = 2
-# Session fixtures whose processes serve many modules: their modules form one group per backend
+# Fixtures whose processes serve many modules: their modules form one group per backend
 # (tests/web/conftest.py: one server and worker for every browser module).
 SHARED_BY_MODULES = {"browser_stacks": "tests/web (browser stacks)"}
 

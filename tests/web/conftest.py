@@ -34,7 +34,7 @@ class BrowserStack:
 
 
 class BrowserStacks:
-    """The stack of each backend, started on first use, stopped at the end of the session."""
+    """The stack of each backend, started on first use, stopped when the tests/web package ends."""
 
     def __init__(self, exits: AsyncExitStack, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._exits = exits
