@@ -1,7 +1,7 @@
 # One command per task. `make run` and `make test` do all the set-up they need.
 # The venv's interpreter: the distribution's /usr/bin/python3 when it is 3.11 or newer and can
 # make a venv, else python3 on PATH. Debian builds its Python with PGO and LTO; pyenv and source
-# builds are plain: the same tests took a fifth more CPU on pyenv's 3.11.7 (README, "Tests").
+# builds are plain: the same tests took 27 % more CPU (or worse) on pyenv's 3.11.7 (README, "Tests").
 # Python 3.12 makes `make test` faster (coverage through sys.monitoring, below) but `serve`
 # slower. `make clean install PYTHON=python3.12` to try another.
 SYSTEM_PYTHON := /usr/bin/python3
