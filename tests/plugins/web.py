@@ -3,8 +3,9 @@
 Fast tests drive the app in-process over ASGI (httpx), one cookie jar per logged-in user, on
 both databases. Browser tests drive real headless Chromium (Debian's, through Playwright)
 against a real `mikrosync serve` subprocess, real `mikrosync worker` subprocesses, the machine's
-Redis and the simulator over TCP: the e2e fixtures (tests/plugins/e2e.py), reused. The
-browser tests' `site` is in tests/web/conftest.py (tests/e2e has its own).
+Redis and the simulator over TCP. Their `server`, `worker`, `e2e_settings` and `site` are in
+tests/web/conftest.py (one server and worker shared by every browser module); the browser
+fixtures here take the `server` found there.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from tests.plugins.core import (
     environ_without_settings,
     free_port,
 )
-from tests.plugins.e2e import WORKER_ENV, Site, WorkerProcess
+from tests.plugins.e2e import WORKER_ENV, Site
 
 # Browser screenshots (artefacts of every browser test); build/ is not committed.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -211,20 +212,6 @@ class ServerProcess:
 def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A `mikrosync serve` process on the session's database (a module may define its own)."""
     started = ServerProcess(settings, tmp_path_factory.mktemp("serve") / "serve.log")
-    try:
-        started.wait_ready()
-        yield started
-    finally:
-        started.stop()
-
-
-@pytest.fixture(scope="module")
-def server(
-    e2e_settings: Settings,
-    worker: WorkerProcess,  # started first: both processes boot at once
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ServerProcess]:
-    started = ServerProcess(e2e_settings, tmp_path_factory.mktemp("server") / "serve.log")
     try:
         started.wait_ready()
         yield started
