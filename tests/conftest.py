@@ -9,6 +9,7 @@ its tier marker and its xdist group (see the README, "Tests").
 pytest_plugins = [
     "tests.plugins.tiers",
     "tests.plugins.untraced",
+    "tests.plugins.heap",
     "tests.plugins.core",
     "tests.plugins.db",
     "tests.plugins.e2e",
