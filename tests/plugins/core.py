@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from mikrosync.app import create_app
@@ -139,12 +140,20 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture(scope="session")
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app of a backend, shared by the API client, the console's logins and the M-Pesa
+    simulator's callbacks: FastAPI builds every route's dependants and pydantic adapters per
+    app (about half a CPU-second each)."""
+    built = create_app(settings)
+    yield built
+    await built.state.runtime.close()
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
-    await app.state.runtime.close()
 
 
 @dataclass

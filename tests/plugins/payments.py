@@ -9,11 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from mikrosync.app import create_app
 from mikrosync.mpesa_sim import SimConfig
 from mikrosync.mpesa_sim.server import RunningSim, running_mpesa
-from mikrosync.settings import Settings
 from tests.helpers import make_package, make_subscriber
 from tests.plugins.core import Staff
 
@@ -21,10 +20,8 @@ CALLBACK_BASE = "http://callbacks.test"
 
 
 @pytest.fixture(scope="session")
-async def callback_transport(settings: Settings) -> AsyncIterator[httpx.ASGITransport]:
-    app = create_app(settings)
-    yield httpx.ASGITransport(app=app)
-    await app.state.runtime.close()
+def callback_transport(app: FastAPI) -> httpx.ASGITransport:
+    return httpx.ASGITransport(app=app)
 
 
 @dataclass

@@ -33,7 +33,17 @@ import pytest
 TIERS = ("unit", "db", "e2e", "browser", "chaos")
 BROWSER_FIXTURES = frozenset({"browser", "playwright"})
 E2E_FIXTURES = frozenset(
-    {"e2e_settings", "e2e_client", "worker", "workers", "server", "serve", "spawn_probe", "cli"}
+    {
+        "e2e_settings",
+        "e2e_client",
+        "worker",
+        "workers",
+        "server",
+        "serve",
+        "serve_default",  # tests/security/test_transport.py: `mikrosync serve`, no trusted proxy
+        "spawn_probe",
+        "cli",
+    }
 )
 DB_FIXTURES = frozenset({"database_url", "fresh_url", "redis_url"})
 POSTGRES_LANES = 2

@@ -27,7 +27,6 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
 from sqlalchemy import update
 
-from mikrosync.app import create_app
 from mikrosync.jobs.names import SYNC_QUEUE
 from mikrosync.runtime import Runtime
 from mikrosync.settings import ENV_PREFIX, Settings
@@ -54,13 +53,6 @@ def csrf_from(html: str) -> str:
 
 
 # -- fast tests: the app over ASGI ----------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-async def web_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    await app.state.runtime.close()
 
 
 @dataclass
@@ -96,11 +88,11 @@ WebLogin = Callable[..., Awaitable[WebClient]]
 
 
 @asynccontextmanager
-async def _logins(web_app: FastAPI) -> AsyncIterator[WebLogin]:
+async def _logins(app: FastAPI) -> AsyncIterator[WebLogin]:
     opened: list[httpx.AsyncClient] = []
 
     async def login(staff: Staff) -> WebClient:
-        transport = httpx.ASGITransport(app=web_app)
+        transport = httpx.ASGITransport(app=app)
         http = httpx.AsyncClient(transport=transport, base_url="http://test")
         opened.append(http)
         client = WebClient(http=http, staff=staff)
@@ -115,9 +107,9 @@ async def _logins(web_app: FastAPI) -> AsyncIterator[WebLogin]:
 
 
 @pytest.fixture
-async def web_login(web_app: FastAPI) -> AsyncIterator[WebLogin]:
+async def web_login(app: FastAPI) -> AsyncIterator[WebLogin]:
     """`await web_login(staff)` -> a WebClient logged in as that staff user."""
-    async with _logins(web_app) as login:
+    async with _logins(app) as login:
         yield login
 
 
@@ -140,11 +132,11 @@ class WebTenant:
 
 @pytest.fixture(scope="session")
 async def web(
-    web_app: FastAPI, runtime: Runtime, client: httpx.AsyncClient
+    app: FastAPI, runtime: Runtime, client: httpx.AsyncClient
 ) -> AsyncIterator[WebTenant]:
     factory = TenantFactory(runtime=runtime, client=client)
     tenant_id = await factory.tenant()
-    async with _logins(web_app) as login:
+    async with _logins(app) as login:
         yield WebTenant(
             api=client,
             owner=await login(await factory.staff(tenant_id, Role.OWNER)),

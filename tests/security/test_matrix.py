@@ -167,13 +167,13 @@ async def _still_there(web: WebTenant, victim: Victim) -> None:
 
 
 async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
     victim: Victim,
 ) -> None:
     intruder = web.stranger.staff
     checked = 0
-    for endpoint in _by_id_first(list(endpoints(web_app))):
+    for endpoint in _by_id_first(list(endpoints(app))):
         if endpoint.web or "{" not in endpoint.template or endpoint.template in PROVIDER_CALLBACKS:
             continue
         response = await _api_call(web.api, intruder, endpoint, victim.ids)
@@ -185,13 +185,13 @@ async def test_every_api_endpoint_with_an_id_answers_404_to_another_tenant(
 
 
 async def test_every_console_route_with_an_id_answers_404_to_another_tenant(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
     victim: Victim,
 ) -> None:
     stranger: WebClient = web.stranger
     checked = 0
-    for endpoint in _by_id_first(list(endpoints(web_app))):
+    for endpoint in _by_id_first(list(endpoints(app))):
         if not endpoint.web or "{" not in endpoint.template:
             continue
         url = endpoint.url(victim.ids)
@@ -247,12 +247,12 @@ def _role_writes(app: FastAPI) -> list[Endpoint]:
 
 
 async def test_a_viewer_can_write_nothing(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
     victim: Victim,
 ) -> None:
     viewer: WebClient = web.viewer
-    writes = _role_writes(web_app)
+    writes = _role_writes(app)
     assert len(writes) >= 30
     for endpoint in writes:
         if endpoint.web:
@@ -264,13 +264,13 @@ async def test_a_viewer_can_write_nothing(
 
 
 async def test_an_operator_writes_subscribers_only(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
     victim: Victim,
 ) -> None:
     operator: WebClient = web.operator
     allowed = 0
-    for endpoint in _role_writes(web_app):
+    for endpoint in _role_writes(app):
         url = endpoint.url(victim.ids)
         if endpoint.web:
             response = await operator.post(url)

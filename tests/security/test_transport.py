@@ -117,12 +117,12 @@ async def test_without_trusted_proxies_the_server_ignores_forwarding_headers(
 
 
 async def test_forwarded_proto_is_not_trusted_by_the_app_itself(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
 ) -> None:
     """Only the server's trusted-proxy setting turns the header into https; the app alone (a
     client talking to it directly) cannot make a cookie Secure or plain by claiming it."""
-    transport = httpx.ASGITransport(app=web_app, client=("198.51.100.9", 40000))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         headers = {"X-Forwarded-Proto": "https"}
         token = csrf_from((await http.get("/login", headers=headers)).text)
@@ -132,7 +132,7 @@ async def test_forwarded_proto_is_not_trusted_by_the_app_itself(
             headers=headers,
         )
         assert answer.status_code == 303 and "Secure" not in answer.headers["set-cookie"]
-    transport = httpx.ASGITransport(app=web_app, client=("198.51.100.9", 40001))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40001))
     async with httpx.AsyncClient(transport=transport, base_url="https://test") as tls:
         token = csrf_from((await tls.get("/login")).text)
         answer = await tls.post(
@@ -143,12 +143,12 @@ async def test_forwarded_proto_is_not_trusted_by_the_app_itself(
 
 
 async def test_security_headers_on_every_console_page_and_error(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
 ) -> None:
     paths = [
         route.path or ""
-        for route in iter_route_contexts(web_app.routes)
+        for route in iter_route_contexts(app.routes)
         if isinstance(route.original_route, WebRoute)
         and "GET" in (route.methods or ())
         and "{" not in (route.path or "")
@@ -167,14 +167,14 @@ async def test_security_headers_on_every_console_page_and_error(
 
 @pytest.mark.slow  # fifty failed logins, each a password hash check
 async def test_one_address_is_throttled_across_emails(
-    web_app: FastAPI,
+    app: FastAPI,
     web: WebTenant,
     factory: TenantFactory,
 ) -> None:
     """Password spraying: many emails, one address. After the address's limit even a right
     password from it waits; the same user from another address logs in."""
     staff = await factory.staff(web.staff.tenant_id)
-    spray = httpx.ASGITransport(app=web_app, client=("192.0.2.77", 50000))
+    spray = httpx.ASGITransport(app=app, client=("192.0.2.77", 50000))
     async with httpx.AsyncClient(transport=spray, base_url="http://test") as http:
         for n in range(MAX_FAILURES_PER_ADDRESS):
             failed = await http.post(
@@ -191,7 +191,7 @@ async def test_one_address_is_throttled_across_emails(
             "/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": token}
         )
         assert form.status_code == 429
-    other = httpx.ASGITransport(app=web_app, client=("192.0.2.78", 50000))
+    other = httpx.ASGITransport(app=app, client=("192.0.2.78", 50000))
     async with httpx.AsyncClient(transport=other, base_url="http://test") as http:
         ok = await http.post(
             "/api/v1/auth/token", data={"username": staff.email, "password": PASSWORD}

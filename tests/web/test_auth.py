@@ -13,16 +13,16 @@ from tests.plugins.core import PASSWORD, TenantFactory
 from tests.plugins.web import WebLogin, WebTenant, csrf_from
 
 
-def _anonymous(web_app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+def _anonymous(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
     """A client without session. Tests that fail logins on purpose pass an address of their
     own: the login throttle also counts failures per address."""
-    transport = httpx.ASGITransport(app=web_app, client=(address, 50000))
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-async def test_pages_need_a_login_and_come_back_after_it(web_app: FastAPI, web: WebTenant) -> None:
+async def test_pages_need_a_login_and_come_back_after_it(app: FastAPI, web: WebTenant) -> None:
     owner = web.staff
-    async with _anonymous(web_app) as http:
+    async with _anonymous(app) as http:
         response = await http.get("/subscribers?sync_status=error")
         assert response.status_code == 303
         assert response.headers["location"] == "/login?next=/subscribers%3Fsync_status%3Derror"
@@ -42,9 +42,9 @@ async def test_pages_need_a_login_and_come_back_after_it(web_app: FastAPI, web: 
         assert (await http.get("/subscribers")).status_code == 200
 
 
-async def test_session_cookie_is_signed_httponly_and_lax(web_app: FastAPI, web: WebTenant) -> None:
+async def test_session_cookie_is_signed_httponly_and_lax(app: FastAPI, web: WebTenant) -> None:
     owner = web.staff
-    async with _anonymous(web_app) as http:
+    async with _anonymous(app) as http:
         page = await http.get("/login")
         response = await http.post(
             "/login",
@@ -61,11 +61,11 @@ async def test_session_cookie_is_signed_httponly_and_lax(web_app: FastAPI, web: 
 
 
 async def test_wrong_password_and_platform_admin_are_refused(
-    web_app: FastAPI, web: WebTenant, factory: TenantFactory
+    app: FastAPI, web: WebTenant, factory: TenantFactory
 ) -> None:
     owner = web.staff
     admin = await factory.staff(None)
-    async with _anonymous(web_app, "192.0.2.10") as http:
+    async with _anonymous(app, "192.0.2.10") as http:
         token = csrf_from((await http.get("/login")).text)
         response = await http.post(
             "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token}
@@ -81,9 +81,9 @@ async def test_wrong_password_and_platform_admin_are_refused(
         assert "nope" not in response.text  # but never the password
 
 
-async def test_login_without_csrf_token_is_refused(web_app: FastAPI, web: WebTenant) -> None:
+async def test_login_without_csrf_token_is_refused(app: FastAPI, web: WebTenant) -> None:
     owner = web.staff
-    async with _anonymous(web_app) as http:
+    async with _anonymous(app) as http:
         await http.get("/login")
         response = await http.post("/login", data={"email": owner.email, "password": PASSWORD})
         assert response.status_code == 403
@@ -118,8 +118,8 @@ async def test_logout_ends_the_session(web: WebTenant, web_login: WebLogin) -> N
     assert (await web_owner.post("/subscribers/retry")).status_code == 403
 
 
-async def test_an_htmx_poll_without_session_is_sent_to_the_login_page(web_app: FastAPI) -> None:
-    async with _anonymous(web_app) as http:
+async def test_an_htmx_poll_without_session_is_sent_to_the_login_page(app: FastAPI) -> None:
+    async with _anonymous(app) as http:
         response = await http.get(
             "/subscribers/badges?ids=1",
             headers={"HX-Request": "true", "HX-Current-URL": "http://test/subscribers?q=a"},
@@ -128,9 +128,9 @@ async def test_an_htmx_poll_without_session_is_sent_to_the_login_page(web_app: F
         assert response.headers["HX-Redirect"] == "/login?next=/subscribers%3Fq%3Da"
 
 
-async def test_next_never_leaves_the_site(web_app: FastAPI, web: WebTenant) -> None:
+async def test_next_never_leaves_the_site(app: FastAPI, web: WebTenant) -> None:
     owner = web.staff
-    async with _anonymous(web_app) as http:
+    async with _anonymous(app) as http:
         for target in ("https://evil.test/x", "//evil.test", "/\\evil.test"):
             token = csrf_from((await http.get("/login")).text)
             response = await http.post(
@@ -149,10 +149,10 @@ async def test_next_never_leaves_the_site(web_app: FastAPI, web: WebTenant) -> N
 
 
 async def test_repeated_failures_lock_the_form_like_the_api(
-    web_app: FastAPI, factory: TenantFactory, web: WebTenant
+    app: FastAPI, factory: TenantFactory, web: WebTenant
 ) -> None:
     staff = await factory.staff(web.staff.tenant_id, Role.VIEWER)
-    async with _anonymous(web_app, "192.0.2.11") as http:
+    async with _anonymous(app, "192.0.2.11") as http:
         token = csrf_from((await http.get("/login")).text)
         for _ in range(MAX_FAILURES_PER_EMAIL):
             failed = await http.post(

@@ -136,7 +136,7 @@ async def test_roles_and_tenancy(web: WebTenant, runtime: Runtime) -> None:
     assert "viewer-cannot" not in (await web.stranger.get("/payments")).text
 
 
-async def test_stk_push_from_the_subscriber_page(web: WebTenant, web_app: FastAPI) -> None:
+async def test_stk_push_from_the_subscriber_page(web: WebTenant, app: FastAPI) -> None:
     created = await make_subscriber(
         web.api,
         web.staff,
@@ -145,7 +145,7 @@ async def test_stk_push_from_the_subscriber_page(web: WebTenant, web_app: FastAP
     )
     url = f"/subscribers/{created['id']}"
     config = SimConfig(stk_delay_s=0.05)
-    async with running_mpesa(config, transport=httpx.ASGITransport(app=web_app)) as daraja:
+    async with running_mpesa(config, transport=httpx.ASGITransport(app=app)) as daraja:
         saved = await web.api.put(
             "/api/v1/mpesa/account",
             json={
