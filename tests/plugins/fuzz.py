@@ -8,6 +8,10 @@ The app is built for the fuzzer alone: schemathesis calls it on an event loop of
 shared thread), so its database engine and Redis client must never be used from the test
 session's loop. Everything the fuzzer needs is therefore set up through the app itself, except
 the tenant's first users, which the test session creates with its own Runtime.
+
+The fuzzer's app, tenant and schema are module-scoped (one module uses them): so its cases run
+as one xdist group per backend (tests/plugins/tiers.py), and two test processes build them, not
+every one (an app and its schema cost about 1.5 CPU-seconds).
 """
 
 from __future__ import annotations
@@ -165,7 +169,7 @@ class FuzzSite:
     ids: dict[str, list[int]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def fuzz_users(runtime: Runtime) -> dict[str, str]:
     """A fresh tenant's owner and viewer, and a platform admin: their emails."""
     tag = uuid.uuid4().hex[:10]
@@ -182,7 +186,7 @@ async def fuzz_users(runtime: Runtime) -> dict[str, str]:
     return emails
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_site(settings: Settings, fuzz_users: dict[str, str]) -> Iterator[FuzzSite]:
     """The app under fuzz, with things to aim at: a router, a package per service and a few
     subscribers (their ids are mixed into the generated path parameters)."""
@@ -229,7 +233,7 @@ def _post(client: Any, headers: dict[str, str], path: str, body: dict[str, Any])
     return int(response.json()["id"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_schema(fuzz_site: FuzzSite) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", fuzz_site.app)
 

@@ -31,6 +31,7 @@ import pytest
 
 # Registered (with what each means) in pyproject.toml, [tool.pytest.ini_options] markers.
 TIERS = ("unit", "db", "e2e", "browser", "chaos")
+PROCESS_TIERS = frozenset({"e2e", "browser", "chaos"})
 BROWSER_FIXTURES = frozenset({"browser", "playwright"})
 E2E_FIXTURES = frozenset(
     {
@@ -46,6 +47,8 @@ E2E_FIXTURES = frozenset(
     }
 )
 DB_FIXTURES = frozenset({"database_url", "fresh_url", "redis_url"})
+# The session fixture parametrized by backend (tests/plugins/core.py).
+BACKEND_FIXTURE = "database_url"
 POSTGRES_LANES = 2
 # Fixtures whose processes serve many modules: their modules form one group per backend
 # (tests/web/conftest.py: one server and worker for every browser module).
@@ -85,16 +88,31 @@ def _group(item: pytest.Item) -> tuple[str, str] | None:
         return None
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
-    backend = "-".join(str(params[name]) for name in scoped if name in params)
+    # A module-scoped fixture's own backend parameter, else the session's database: pytest
+    # builds the module's fixtures again for each backend, so each backend is a group of its own.
+    backend = "-".join(str(params[name]) for name in scoped if name in params) or str(
+        params.get(BACKEND_FIXTURE, "")
+    )
     shared = [SHARED_BY_MODULES[name] for name in item.fixturenames if name in SHARED_BY_MODULES]
     if shared:
         return shared[0], backend
     return item.path.relative_to(item.config.rootpath).as_posix(), backend
 
 
+def _tier_marker(item: pytest.Item) -> str:
+    return next(mark.name for mark in item.iter_markers() if mark.name in TIERS)
+
+
 def _group_names(items: list[pytest.Item]) -> dict[tuple[str, str], str]:
+    """Group names, for items that already carry their tier marker."""
     groups = dict.fromkeys(group for item in items if (group := _group(item)) is not None)
-    postgres = [module for module, backend in groups if backend == "postgresql"]
+    # Only modules that start processes hold enough connections to need a lane.
+    with_processes = {_group(item) for item in items if _tier_marker(item) in PROCESS_TIERS}
+    postgres = [
+        module
+        for module, backend in groups
+        if backend == "postgresql" and (module, backend) in with_processes
+    ]
     # Not "module[backend]": xdist's loadgroup takes a node id that ends in "]" after its "@"
     # for a parametrized test without a group, and ran each such test as its own unit, on any
     # process, each process starting the module's worker and server for it.
@@ -106,13 +124,14 @@ def _group_names(items: list[pytest.Item]) -> dict[tuple[str, str], str]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    names = _group_names(items)
     for item in items:
         own = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
         if len(set(own)) > 1:
             raise pytest.UsageError(f"{item.nodeid}: more than one tier marker: {sorted(own)}")
         if not own:
             item.add_marker(getattr(pytest.mark, _tier(item)))
+    names = _group_names(items)
+    for item in items:
         group = _group(item)
         if group is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(names[group]))
