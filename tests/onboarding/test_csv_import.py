@@ -228,8 +228,13 @@ async def test_a_database_failure_mid_way_says_which_lines_were_written(
             session, tenant_id=site.owner.tenant_id or 0, router_id=site.router["id"], text=text
         )
     # A database without the schema: every write fails with "no such table".
-    broken = make_sessionmaker(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
-    with pytest.raises(ImportInterrupted) as stopped:
-        await commit_rows(broken, checked, vault=site.runtime.vault, actor="test")
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with pytest.raises(ImportInterrupted) as stopped:
+            await commit_rows(
+                make_sessionmaker(engine), checked, vault=site.runtime.vault, actor="test"
+            )
+    finally:
+        await engine.dispose()
     assert stopped.value.first_unwritten_line == 2 and stopped.value.created == []
     assert "line 2 and everything after it were not" in str(stopped.value)
