@@ -50,6 +50,8 @@ DB_FIXTURES = frozenset({"database_url", "fresh_url", "redis_url"})
 # The session fixture parametrized by backend (tests/plugins/core.py).
 BACKEND_FIXTURE = "database_url"
 POSTGRES_LANES = 2
+# (module, backend): one xdist group.
+Group = tuple[str, str]
 # Fixtures whose processes serve many modules: their modules form one group per backend
 # (tests/web/conftest.py: one server and worker for every browser module).
 SHARED_BY_MODULES = {"browser_stacks": "tests/web (browser stacks)"}
@@ -81,7 +83,7 @@ def _module_scoped(item: pytest.Item) -> Iterable[str]:
     ]
 
 
-def _group(item: pytest.Item) -> tuple[str, str] | None:
+def _group(item: pytest.Item) -> Group | None:
     """(module, backend) of a test that uses module-scoped fixtures, None for the others."""
     scoped = sorted(_module_scoped(item))
     if not scoped:
@@ -99,15 +101,11 @@ def _group(item: pytest.Item) -> tuple[str, str] | None:
     return item.path.relative_to(item.config.rootpath).as_posix(), backend
 
 
-def _tier_marker(item: pytest.Item) -> str:
-    return next(mark.name for mark in item.iter_markers() if mark.name in TIERS)
-
-
-def _group_names(items: list[pytest.Item]) -> dict[tuple[str, str], str]:
-    """Group names, for items that already carry their tier marker."""
-    groups = dict.fromkeys(group for item in items if (group := _group(item)) is not None)
+def _group_names(grouped: list[tuple[str, Group]]) -> dict[Group, str]:
+    """Group names, from each grouped test's (tier, group)."""
+    groups = dict.fromkeys(group for _, group in grouped)
     # Only modules that start processes hold enough connections to need a lane.
-    with_processes = {_group(item) for item in items if _tier_marker(item) in PROCESS_TIERS}
+    with_processes = {group for tier, group in grouped if tier in PROCESS_TIERS}
     postgres = [
         module
         for module, backend in groups
@@ -124,14 +122,17 @@ def _group_names(items: list[pytest.Item]) -> dict[tuple[str, str], str]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    grouped: list[tuple[pytest.Item, str, Group]] = []
     for item in items:
         own = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
         if len(set(own)) > 1:
             raise pytest.UsageError(f"{item.nodeid}: more than one tier marker: {sorted(own)}")
+        tier = own[0] if own else _tier(item)
         if not own:
-            item.add_marker(getattr(pytest.mark, _tier(item)))
-    names = _group_names(items)
-    for item in items:
-        group = _group(item)
-        if group is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(getattr(pytest.mark, tier))
+        if (group := _group(item)) is not None:
+            grouped.append((item, tier, group))
+    names = _group_names([(tier, group) for _, tier, group in grouped])
+    for item, _, group in grouped:
+        if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(names[group]))
